@@ -1,0 +1,225 @@
+// HDF5 tensor IO: the storage layer under every golden file (design.md §5). A tensor is a logical format
+// (Fmt), a logical shape and its raw little-endian storage bytes; low-precision data is stored as raw
+// codes (uint8/uint16), never widened. Every dataset carries `format`, `logical_shape` and `sha256`
+// attributes (plus `scale`/`block` for quantized tensors); groups track creation order so readers walk
+// tensors in model order. H5Writer writes to a temporary file and renames it on commit (atomic);
+// H5Reader validates everything it reads and reports bad input as one-line InputErrors.
+// Uses the HDF5 C API only; not thread-safe (one reader or writer per thread). docs/hdf5-tensors.md.
+#pragma once
+#include <array>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "golden/input_error.h"
+
+namespace v4::golden {
+
+// ---------------------------------------------------------------------------------------------
+// Formats and their storage types.
+//   f32    float32 (H5T_IEEE_F32LE)      bf16   uint16 raw codes (H5T_STD_U16LE)
+//   e4m3fn uint8 raw codes (H5T_STD_U8LE) e5m2   uint8 raw codes      ue8m0 uint8 raw codes
+//   e2m1x2 uint8, two e2m1 codes per byte: logical element 2k of a row in the low nibble, 2k+1 in the
+//          high nibble; the last stored dim is ceil(logical/2); an odd row's final high nibble is 0.
+//   i32    int32 (H5T_STD_I32LE)         i64    int64 (H5T_STD_I64LE)
+enum class Fmt : uint8_t { f32, bf16, e4m3fn, e5m2, e2m1x2, ue8m0, i32, i64 };
+inline constexpr std::array<Fmt, 8> kAllFmts = {Fmt::f32,    Fmt::bf16,  Fmt::e4m3fn, Fmt::e5m2,
+                                                 Fmt::e2m1x2, Fmt::ue8m0, Fmt::i32,    Fmt::i64};
+
+const char* fmt_name(Fmt f);                        // "f32", "bf16", ... (the `format` attribute)
+std::optional<Fmt> fmt_parse(std::string_view s);  // inverse of fmt_name; nullopt if unknown
+size_t fmt_storage_size(Fmt f);                     // bytes per stored element: 4, 2, 1, 1, 1, 1, 4, 8
+const char* fmt_storage_name(Fmt f);                // "float32", "uint16", "uint8", "int32", "int64"
+// Stored (HDF5 dataspace) shape of a logical shape: equal, except e2m1x2 halves the last dim (ceil).
+// A rank-0 e2m1x2 tensor is one code in one byte.
+std::vector<int64_t> fmt_stored_shape(Fmt f, const std::vector<int64_t>& logical_shape);
+
+// ---------------------------------------------------------------------------------------------
+// An in-memory tensor: raw storage bytes in C order, exactly as stored in the file.
+struct Tensor {
+  Fmt fmt = Fmt::f32;
+  std::vector<int64_t> shape;  // logical shape
+  std::vector<uint8_t> data;   // raw little-endian storage bytes, C order, size == stored_bytes()
+
+  static Tensor make(Fmt fmt, std::vector<int64_t> shape);  // zeroed, right byte size
+  int64_t numel() const;                                    // logical elements (1 for rank 0)
+  std::vector<int64_t> stored_shape() const { return fmt_stored_shape(fmt, shape); }
+  int64_t stored_bytes() const;
+
+  // Typed views of the storage; throw std::logic_error unless sizeof(T) is the format's storage size
+  // (checked in every build type, not an assert compiled out by NDEBUG).
+  template <class T>
+  T* as() {
+    check_view_size(sizeof(T));
+    return reinterpret_cast<T*>(data.data());
+  }
+  template <class T>
+  const T* as() const {
+    check_view_size(sizeof(T));
+    return reinterpret_cast<const T*>(data.data());
+  }
+
+ private:
+  void check_view_size(size_t elem_size) const;
+};
+
+// Link from a quantized tensor to its scale dataset: `scale` is the scale dataset's path, `block` the
+// block shape in logical elements (one entry per dimension). Both empty for unquantized tensors.
+struct TensorAttrs {
+  std::string scale;
+  std::vector<int64_t> block;
+  bool operator==(const TensorAttrs&) const = default;
+};
+
+// What a dataset holds, without reading its data.
+struct TensorInfo {
+  Fmt fmt = Fmt::f32;
+  std::vector<int64_t> shape;         // logical
+  std::vector<int64_t> stored_shape;  // HDF5 dataspace
+  TensorAttrs attrs;
+  int64_t stored_bytes = 0;
+  std::string sha256;  // hex from the `sha256` attribute; empty when the dataset has none
+  bool has_format_attr = true;  // false: a plain float32/int32/int64 dataset taken as f32/i32/i64
+};
+
+// ---------------------------------------------------------------------------------------------
+// SHA-256 (FIPS 180-4), self-contained, streaming.
+class Sha256 {
+ public:
+  Sha256();
+  void update(const void* bytes, size_t n);
+  std::array<uint8_t, 32> digest();  // finishes; the object must not be updated afterwards
+  std::string hex_digest();          // lowercase, 64 characters
+
+ private:
+  void compress(const uint8_t* block);
+  std::array<uint32_t, 8> h_;
+  std::array<uint8_t, 64> buf_;
+  size_t buf_len_ = 0;
+  uint64_t total_bytes_ = 0;
+};
+std::string sha256_hex(const void* bytes, size_t n);
+
+// ---------------------------------------------------------------------------------------------
+class H5Writer;
+
+// Streams one dataset into an H5Writer along dim 0, for tensors too big for memory. Rows are logical
+// indices along dim 0 and must be written in order (row0 == rows written so far), so the sha256 is
+// computed on the fly; finish() requires every row written and stores the sha256 attribute. For a
+// rank-1 e2m1x2 tensor a row is one element and every write except the last must have an even row0
+// and nrows (two elements share a byte). The H5Writer must outlive the stream. A stream destroyed
+// without finish() poisons the writer: its commit() then throws.
+class H5DatasetStream {
+ public:
+  H5DatasetStream(H5DatasetStream&& o) noexcept;
+  H5DatasetStream& operator=(H5DatasetStream&&) = delete;
+  H5DatasetStream(const H5DatasetStream&) = delete;
+  ~H5DatasetStream();
+
+  // `bytes` holds the stored bytes of rows [row0, row0 + nrows), i.e. stored_row_bytes(nrows) bytes.
+  void write_rows(int64_t row0, int64_t nrows, const void* bytes);
+  void finish();
+  int64_t rows_written() const { return next_row_; }
+  int64_t stored_bytes_for_rows(int64_t nrows) const;  // bytes write_rows expects for nrows rows
+
+ private:
+  friend class H5Writer;
+  H5DatasetStream(H5Writer* w, std::string path, Fmt fmt, std::vector<int64_t> shape, int64_t dset);
+  H5Writer* writer_;
+  std::string path_;
+  Fmt fmt_;
+  std::vector<int64_t> shape_;
+  int64_t dset_;  // hid_t of the open dataset; -1 once closed
+  int64_t next_row_ = 0;
+  Sha256 sha_;
+  bool finished_ = false;
+};
+
+// Writes a golden file atomically: everything goes to `<final_path>.tmp.<pid>` in the same directory;
+// commit() flushes, closes, fsyncs and renames it onto final_path. Destroyed without commit(), the temp
+// file is removed and an existing file at final_path is never touched. Output bytes depend only on the
+// sequence of calls and the data (no timestamps, fixed HDF5 format version, contiguous layout).
+class H5Writer {
+ public:
+  explicit H5Writer(std::string final_path);  // InputError if the temp file cannot be created
+  ~H5Writer();
+  H5Writer(const H5Writer&) = delete;
+  H5Writer& operator=(const H5Writer&) = delete;
+
+  // `path` like "/layers/0/rmsnorm/y"; intermediate groups are created (in creation order). A path that
+  // already exists is a std::invalid_argument, as is data of the wrong size, a block of the wrong rank,
+  // or an odd e2m1x2 row whose padding nibble is not 0.
+  void write(const std::string& path, const Tensor& t, const TensorAttrs& attrs = {});
+  H5DatasetStream begin_dataset(const std::string& path, Fmt fmt, std::vector<int64_t> shape,
+                                const TensorAttrs& attrs = {});
+
+  // Free-form root attributes (string, int64, float64); setting a name again replaces the value.
+  void set_root_attr(const std::string& name, const std::string& value);
+  void set_root_attr(const std::string& name, const char* value) { set_root_attr(name, std::string(value)); }
+  void set_root_attr(const std::string& name, int64_t value);
+  template <std::integral I>
+    requires(!std::same_as<I, bool> && !std::same_as<I, int64_t>)
+  void set_root_attr(const std::string& name, I value) {
+    set_root_attr(name, int64_t(value));
+  }
+  void set_root_attr(const std::string& name, double value);
+
+  void commit();
+  const std::string& final_path() const { return final_path_; }
+  const std::string& temp_path() const { return temp_path_; }
+
+ private:
+  friend class H5DatasetStream;
+  int64_t create_dataset(const std::string& path, Fmt fmt, const std::vector<int64_t>& shape,
+                         const TensorAttrs& attrs);
+  void require_open(const char* what) const;
+  void discard() noexcept;
+  std::string final_path_, temp_path_;
+  int64_t file_ = -1;  // hid_t; -1 once closed
+  int open_streams_ = 0;
+  bool poisoned_ = false;
+  bool committed_ = false;
+};
+
+// Reads and validates golden (or any HDF5) tensor files. Every problem with the file's content is an
+// InputError naming the file, the dataset and the problem; API misuse (rows out of range) is
+// std::out_of_range / std::invalid_argument. Data is read only where asked (read, read_rows).
+class H5Reader {
+ public:
+  explicit H5Reader(std::string path);  // InputError if missing, unreadable, truncated or not HDF5
+  ~H5Reader();
+  H5Reader(const H5Reader&) = delete;
+  H5Reader& operator=(const H5Reader&) = delete;
+
+  const std::string& path() const { return path_; }
+  bool has(const std::string& dataset) const;  // a dataset (not a group) exists at that path
+  TensorInfo info(const std::string& dataset) const;
+  Tensor read(const std::string& dataset, std::optional<Fmt> expect = {}, TensorAttrs* attrs = nullptr) const;
+  // Rows [row0, row0 + nrows) along dim 0 (a hyperslab): shape {nrows, shape[1:]...}. For rank-1
+  // e2m1x2, row0 must be even.
+  Tensor read_rows(const std::string& dataset, int64_t row0, int64_t nrows) const;
+  // Every dataset path, depth-first in creation order (a group's links in creation order, descending
+  // into each group where it appears); name order for groups that do not track creation order.
+  std::vector<std::string> datasets() const;
+  // Recomputes the sha256 of the stored bytes (streamed, bounded memory) and compares it with the
+  // `sha256` attribute; InputError if the dataset has no such attribute.
+  bool verify_hash(const std::string& dataset) const;
+
+  // Root attributes: nullopt when absent; InputError when present with another type.
+  std::optional<std::string> root_str(const std::string& name) const;
+  std::optional<int64_t> root_i64(const std::string& name) const;
+  std::optional<double> root_f64(const std::string& name) const;
+  std::vector<std::string> root_attr_names() const;  // in name order
+
+ private:
+  int64_t open_dataset(const std::string& dataset) const;  // hid_t; InputError if absent
+  std::string path_;
+  int64_t file_ = -1;
+};
+
+}  // namespace v4::golden
