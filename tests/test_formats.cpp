@@ -61,7 +61,9 @@ TEST(Formats, DecodeEveryCode) {
   for (uint32_t c = 0; c < 256; ++c) {
     EXPECT_TRUE(same_value(o::definition_decode(o::kE4M3, c), fp8_e4m3_decode(uint8_t(c)))) << "e4m3 " << c;
     EXPECT_TRUE(same_value(o::definition_decode(o::kE5M2, c), fp8_e5m2_decode(uint8_t(c)))) << "e5m2 " << c;
-    if (c < 16) EXPECT_TRUE(same_value(o::definition_decode(o::kE2M1, c), fp4_e2m1_decode(uint8_t(c)))) << "e2m1 " << c;
+    if (c < 16) {
+      EXPECT_TRUE(same_value(o::definition_decode(o::kE2M1, c), fp4_e2m1_decode(uint8_t(c)))) << "e2m1 " << c;
+    }
   }
   for (uint32_t c = 0; c < 65536; ++c)
     ASSERT_TRUE(same_value(o::definition_decode(o::kBF16, c), bf16_decode(uint16_t(c)))) << "bf16 " << c;

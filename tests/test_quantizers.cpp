@@ -94,7 +94,9 @@ TEST(ActQuant, AgainstIndependentDerivation) {
           has_top |= mag >= 224.0;
         }
         // The ceiling scale puts the block maximum in (224, 448] unless the 1e-4 floor is active.
-        if (amax > 1e-4) EXPECT_TRUE(has_top) << "row " << r << " block " << b;
+        if (amax > 1e-4) {
+          EXPECT_TRUE(has_top) << "row " << r << " block " << b;
+        }
       }
   }
 }

@@ -1,0 +1,47 @@
+// `v4oracle cast --to <fmt> [--mode satfinite|nosat] --inputs in.h5 [--dataset x] -o out.h5`:
+// element-wise conversion of a float32 dataset; writes `codes` (raw codes) and `values` (decoded f32).
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "golden/file_meta.h"
+#include "golden/ops.h"
+
+namespace v4::cli {
+
+namespace {
+struct CastArgs {
+  std::string to, mode = "satfinite", inputs, dataset = "x", out;
+};
+}  // namespace
+
+void register_cast(CLI::App& app) {
+  auto args = std::make_shared<CastArgs>();
+  CLI::App* sub = app.add_subcommand("cast", "Convert a float32 dataset to a number format");
+  sub->add_option("--to", args->to, "target format")->required()->check(CLI::IsMember({"bf16", "e4m3fn", "e5m2", "e2m1", "ue8m0"}));
+  sub->add_option("--mode", args->mode, "fp8 overflow/NaN behaviour: satfinite (CUDA) or nosat (PyTorch)")
+      ->check(CLI::IsMember({"satfinite", "nosat"}));
+  sub->add_option("--inputs", args->inputs, "input HDF5 file")->required();
+  sub->add_option("--dataset", args->dataset, "float32 dataset to convert (default x)");
+  sub->add_option("-o,--output", args->out, "output HDF5 file")->required();
+  sub->callback([args] {
+    const golden::Fmt to = args->to == "e2m1" ? golden::Fmt::e2m1x2 : *golden::fmt_parse(args->to);
+    if (args->mode == "nosat" && to != golden::Fmt::e4m3fn && to != golden::Fmt::e5m2)
+      throw std::invalid_argument("cast: --mode applies to e4m3fn and e5m2 only");
+    const Sat sat = args->mode == "nosat" ? Sat::nosat : Sat::satfinite;
+    const golden::H5Reader in(args->inputs);
+    const std::string ds = args->dataset.front() == '/' ? args->dataset : "/" + args->dataset;
+    const golden::Tensor x = in.read(ds, golden::Fmt::f32);
+    golden::CastResult r = golden::cast_tensor(x, to, sat);
+    golden::H5Writer w(args->out);
+    golden::write_file_meta(w, "cast", golden::fmt_name(to));
+    w.set_root_attr("mode", args->mode);
+    w.set_root_attr("inputs", args->inputs + ":" + ds);
+    w.write("/codes", r.codes);
+    w.write("/values", r.values);
+    w.commit();
+    std::printf("cast %lld elements of %s:%s to %s (%s) -> %s\n", (long long)x.numel(), args->inputs.c_str(), ds.c_str(),
+                golden::fmt_name(to), args->mode.c_str(), args->out.c_str());
+  });
+}
+
+}  // namespace v4::cli

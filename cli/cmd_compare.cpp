@@ -1,0 +1,58 @@
+// `v4oracle compare GOLDEN CANDIDATE [--policy B] [--policy-file F] [--json F] [--html F] [--text F]
+// [--quiet] [--verify-hash] [--chunk-mib N]`: diff a candidate against a golden in model order
+// (docs/compare.md). Exit 0 all within policy, 1 divergence, 2 bad usage or bad input; report files
+// are written only once the comparison finished, each atomically.
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "compare/compare.h"
+#include "compare/report.h"
+
+namespace v4::cli {
+
+namespace {
+struct CompareArgs {
+  std::string golden, candidate, policy = "bitwise", policy_file, json, html, text;
+  bool quiet = false, verify_hash = false;
+  int64_t chunk_mib = 64;
+};
+}  // namespace
+
+void register_compare(CLI::App& app) {
+  auto a = std::make_shared<CompareArgs>();
+  CLI::App* sub = app.add_subcommand("compare", "Compare a candidate HDF5 file against a golden, tensor by tensor in model order");
+  sub->add_option("golden", a->golden, "golden HDF5 file (the reference)")->required();
+  sub->add_option("candidate", a->candidate, "candidate HDF5 file")->required();
+  sub->add_option("--policy", a->policy, "default budget: bitwise (default), ulp:N, nmse:X, ties, ignore");
+  sub->add_option("--policy-file", a->policy_file, "rules `<glob> <budget> [reason]`, first match wins");
+  sub->add_option("--json", a->json, "write the JSON report here");
+  sub->add_option("--html", a->html, "write the self-contained HTML report here");
+  sub->add_option("--text", a->text, "write the text report here (it is printed to stdout as well)");
+  sub->add_flag("-q,--quiet", a->quiet, "print only the one-line summary");
+  sub->add_flag("--verify-hash", a->verify_hash, "recompute every dataset's sha256 first (reads both files twice)");
+  sub->add_option("--chunk-mib", a->chunk_mib, "read size per file per step, MiB (memory is about twice this)")
+      ->check(CLI::Range(int64_t(1), int64_t(4096)));
+  sub->callback([a] {
+    compare::CompareOptions opt;
+    opt.policy = compare::Policy(compare::budget_parse(a->policy), a->policy == "bitwise" ? "default: bit-exact" : "--policy");
+    if (!a->policy_file.empty()) opt.policy.load_file(a->policy_file);
+    opt.chunk_bytes = a->chunk_mib << 20;
+    opt.verify_hash = a->verify_hash;
+    const compare::CompareResult r = compare::compare_files(a->golden, a->candidate, opt);
+    // Every report is rendered before any is written, then each lands atomically.
+    const std::string text = compare::report_text(r);
+    const std::string json = a->json.empty() ? "" : compare::report_json(r);
+    const std::string html = a->html.empty() ? "" : compare::report_html(r);
+    if (!a->json.empty()) compare::report_write_atomic(a->json, json);
+    if (!a->html.empty()) compare::report_write_atomic(a->html, html);
+    if (!a->text.empty()) compare::report_write_atomic(a->text, text);
+    if (a->quiet)
+      std::printf("%s\n", compare::report_summary_line(r).c_str());
+    else
+      std::fputs(text.c_str(), stdout);
+    std::fflush(stdout);
+    if (!r.pass()) throw ExitStatus{kExitDivergence};
+  });
+}
+
+}  // namespace v4::cli

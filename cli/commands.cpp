@@ -1,0 +1,18 @@
+// The one list of subcommands (see commands.h). Adding a command is one line here.
+#include "cli/commands.h"
+
+namespace v4::cli {
+
+namespace {
+constexpr RegisterFn kCommands[] = {
+    register_list,
+    register_cast,
+    register_op,
+    register_demo,
+    register_compare,
+};
+}  // namespace
+
+std::span<const RegisterFn> commands() { return kCommands; }
+
+}  // namespace v4::cli

@@ -1,0 +1,23 @@
+// Reports of a comparison (docs/compare.md §Reports): one summary line, a text report (per-layer table,
+// failing tensors, the first divergence in detail), JSON (schema "v4oracle-compare-report" version 1,
+// documented in docs/compare.md), and a self-contained HTML page (inline CSS and SVG, no scripts, no
+// network) with per-layer plots and the mismatch heatmap of the first divergent tensor.
+#pragma once
+#include <string>
+
+#include "compare/compare.h"
+
+namespace v4::compare {
+
+inline constexpr int kJsonReportVersion = 1;
+
+std::string report_summary_line(const CompareResult& r);
+std::string report_text(const CompareResult& r);  // ends with the summary line
+std::string report_json(const CompareResult& r);
+std::string report_html(const CompareResult& r);
+
+// Writes `content` to `<path>.tmp.<pid>` and renames it onto path: never a partial report file.
+// InputError naming the path when it cannot be written.
+void report_write_atomic(const std::string& path, const std::string& content);
+
+}  // namespace v4::compare

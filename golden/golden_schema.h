@@ -1,0 +1,91 @@
+// The golden schema on top of tensor_io (design.md §5, docs/golden-schema.md): model-order paths
+// /layers/<L>/<component>/<tensor>, the per-dataset semantic links the comparator needs (index tensors
+// and the scores they were selected from; quantized tensors and the pre-quantization values they were
+// rounded from), a GoldenWriter that stamps root metadata and writes tensors with those links, and a
+// SchemaReader for what H5Reader does not expose: the links, and the file offset of contiguous
+// datasets (so the comparator can stream data with plain pread, from two threads, bounded memory).
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "golden/file_meta.h"
+#include "golden/tensor_io.h"
+
+namespace v4::golden {
+
+// Dataset attributes beyond format/logical_shape/scale/block/sha256 (all optional strings):
+//   kind   = "topk_indices": an index tensor [..., k] selecting k of the last dim of `scores`
+//            (same leading dims), ordered by the design.md §3 top-k rule (larger score first, equal
+//            scores -> smaller index first).
+//   scores = path of the scores dataset (f32 or bf16) an index tensor was selected from.
+//   source = path of the values (f32 or bf16, same logical shape) a low-precision tensor was rounded
+//            from; with `scale` it lets the comparator decide whether a code flip sits on a rounding tie.
+inline constexpr const char* kAttrTensorKind = "kind";
+inline constexpr const char* kAttrScores = "scores";
+inline constexpr const char* kAttrSource = "source";
+inline constexpr const char* kKindTopkIndices = "topk_indices";
+
+struct TensorLinks {
+  std::string kind;    // "" or kKindTopkIndices
+  std::string scores;  // dataset path or ""
+  std::string source;  // dataset path or ""
+  bool empty() const { return kind.empty() && scores.empty() && source.empty(); }
+  bool operator==(const TensorLinks&) const = default;
+};
+
+// "/layers/<L>/<component>/<tensor>".
+std::string golden_layer_path(int64_t layer, const std::string& component, const std::string& tensor);
+
+// Writes a golden file atomically (H5Writer underneath): root metadata first, then tensors in model
+// order. Same calls with the same data => byte-identical file.
+class GoldenWriter {
+ public:
+  GoldenWriter(std::string path, const GoldenMeta& meta);
+  void write(const std::string& dataset, const Tensor& t, const TensorAttrs& attrs = {}, const TensorLinks& links = {});
+  void write_layer(int64_t layer, const std::string& component, const std::string& tensor, const Tensor& t,
+                   const TensorAttrs& attrs = {}, const TensorLinks& links = {}) {
+    write(golden_layer_path(layer, component, tensor), t, attrs, links);
+  }
+  // Streamed dataset (tensors too big for memory); the links are attached at creation.
+  H5DatasetStream begin_dataset(const std::string& dataset, Fmt fmt, std::vector<int64_t> shape,
+                                const TensorAttrs& attrs = {}, const TensorLinks& links = {});
+  H5Writer& h5() { return w_; }
+  void commit() { w_.commit(); }
+
+ private:
+  H5Writer w_;
+};
+
+// Attaches the links of `dataset` in a file H5Writer is writing (opens its temporary file a second time
+// in this process; HDF5 shares the open file). Needed because TensorAttrs carries only scale/block.
+void golden_attach_links(H5Writer& w, const std::string& dataset, const TensorLinks& links);
+
+// Where a dataset's bytes lie in the file, when they can be read with pread: contiguous layout,
+// allocated, little-endian storage of the format's width. nullopt otherwise (chunked/compressed data,
+// big-endian): read through H5Reader then.
+struct RawExtent {
+  uint64_t offset = 0;
+  uint64_t bytes = 0;
+};
+
+// Read-only access to the schema parts H5Reader does not expose. Errors are InputErrors naming the file.
+class SchemaReader {
+ public:
+  explicit SchemaReader(std::string path);
+  ~SchemaReader();
+  SchemaReader(const SchemaReader&) = delete;
+  SchemaReader& operator=(const SchemaReader&) = delete;
+
+  TensorLinks links(const std::string& dataset) const;
+  std::optional<RawExtent> raw_extent(const std::string& dataset, const TensorInfo& info) const;
+  uint64_t file_size() const { return file_size_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  int64_t file_ = -1;  // hid_t
+  uint64_t file_size_ = 0;
+};
+
+}  // namespace v4::golden

@@ -1,0 +1,71 @@
+// The op registry: every numerics component that `v4oracle op <name>` runs, with its named input and
+// output datasets, default shape parameters, and a seeded input generator. One line per component in
+// op_registry(); the CLI, the demo and the tests all walk this list. Dataset names, formats and layouts
+// are documented in docs/cli.md.
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "golden/tensor_io.h"
+#include "reference/formats.h"
+#include "reference/gemm.h"
+
+namespace v4::golden {
+
+struct NamedTensor {
+  std::string name;
+  Tensor t;
+  TensorAttrs attrs{};
+};
+
+// Where an op's inputs come from: a file (replay) or tensors generated from a seed. get() validates the
+// format and reports problems as InputError naming the origin and the dataset.
+class OpInputs {
+ public:
+  OpInputs(std::string origin, const H5Reader* reader, std::vector<NamedTensor> generated);
+  const Tensor& get(const std::string& name, Fmt fmt) const;
+  Fmt get_any_fmt(const std::string& name) const;  // the stored format, for ops whose rule depends on it
+  // Every input the op consumed, in the order it asked for them (what a replay file must hold).
+  const std::deque<NamedTensor>& consumed() const { return tensors_; }
+  const std::string& origin() const { return origin_; }
+  [[noreturn]] void fail(const std::string& name, const std::string& problem) const;
+
+ private:
+  std::string origin_;
+  const H5Reader* reader_;
+  mutable std::deque<NamedTensor> tensors_;  // a deque: get() hands out references that must survive later reads
+};
+
+using ShapeParams = std::map<std::string, int64_t>;
+
+// Element-wise float32 -> format conversion (the `cast` command and the format ops).
+struct CastResult {
+  Tensor codes;   // raw codes in the target format, same logical shape
+  Tensor values;  // decoded float32
+};
+CastResult cast_tensor(const Tensor& x, Fmt to, Sat sat);
+
+struct OpSpec {
+  std::string name;
+  std::string summary;                  // one line: inputs -> outputs
+  ShapeParams defaults;                 // shape parameters for --seed, e.g. {M: 64, N: 128, K: 256}
+  bool has_recipe = false;              // GEMMs take --recipe; everything else has one definition
+  std::function<std::vector<NamedTensor>(uint64_t seed, const ShapeParams&)> make_inputs;
+  std::function<std::vector<NamedTensor>(const OpInputs&, Recipe)> run;  // outputs
+};
+
+const std::vector<OpSpec>& op_registry();
+const OpSpec* op_find(const std::string& name);
+
+// Runs one op end to end and writes inputs then outputs, with root attributes (magic, op, recipe, seed,
+// generator version and commit), atomically to out_path. Returns the output tensors.
+std::vector<NamedTensor> op_run_to_file(const OpSpec& op, const std::optional<std::string>& inputs_path,
+                                        uint64_t seed, const ShapeParams& shape, Recipe recipe,
+                                        const std::string& out_path);
+
+}  // namespace v4::golden

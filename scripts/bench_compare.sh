@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Comparator throughput vs plain sequential read bandwidth of the same files (docs/compare.md
+# §Performance). Generates a golden and a candidate of GIB GiB each in DIR (bench/bench_compare), then,
+# warm cache (both files read once first; dropping the page cache needs root and is not attempted):
+#   read:    cat golden.h5 candidate.h5 >/dev/null            best of REPS
+#   compare: v4oracle compare -q golden.h5 candidate.h5       best of REPS (exit 1 expected: one planted ulp)
+# prints throughput = (bytes of both files) / seconds, the ratio compare / read, and the comparator's
+# peak RSS (bounded memory). Needs only bash, coreutils and awk.
+#   scripts/bench_compare.sh BUILD_DIR [GIB=4] [DIR=/tmp/v4bench] [REPS=3]
+set -euo pipefail
+build=${1:?usage: scripts/bench_compare.sh BUILD_DIR [GIB] [DIR] [REPS]}
+gib=${2:-4}
+dir=${3:-/tmp/v4bench}
+reps=${4:-3}
+mkdir -p "$dir"
+if [ ! -f "$dir/golden.h5" ] || [ ! -f "$dir/candidate.h5" ] || [ "$(cat "$dir/.gib" 2>/dev/null)" != "$gib" ]; then
+  "$build/bench/bench_compare" "$dir" "$gib"
+  echo "$gib" >"$dir/.gib"
+fi
+g=$dir/golden.h5 c=$dir/candidate.h5
+bytes=$(( $(stat -c %s "$g") + $(stat -c %s "$c") ))
+best() {  # best wall time (seconds) of $reps runs of "$@"; exit status 1 (divergence) is expected
+  local b="" t0 t1 rc
+  for _ in $(seq "$reps"); do
+    t0=$(date +%s%N)
+    rc=0; "$@" >/dev/null || rc=$?
+    t1=$(date +%s%N)
+    [ $rc -le 1 ] || { echo "command failed ($rc): $*" >&2; exit 1; }
+    b=$(awk -v b="$b" -v d=$(( t1 - t0 )) 'BEGIN { d /= 1e9; print (b == "" || d < b) ? d : b }')
+  done
+  echo "$b"
+}
+cat "$g" "$c" >/dev/null  # warm the page cache
+t_cat=$(best cat "$g" "$c")
+t_cmp=$(best "$build/cli/v4oracle" compare -q "$g" "$c")
+rss=unknown
+if [ -x /usr/bin/time ]; then
+  rss=$( { /usr/bin/time -f %M "$build/cli/v4oracle" compare -q "$g" "$c" >/dev/null || true; } 2>&1 | tail -1)
+  rss="$(( rss / 1024 )) MiB"
+fi
+awk -v B="$bytes" -v tc="$t_cat" -v tm="$t_cmp" -v n="$(nproc)" -v omp="${OMP_NUM_THREADS:-unset}" -v rss="$rss" 'BEGIN {
+  printf "files:   2 x %.2f GiB (%.0f bytes), %d cores, OMP_NUM_THREADS=%s\n", B / 2 / 2^30, B, n, omp
+  printf "read:    cat       %.3f s  %.2f GB/s\n", tc, B / tc / 1e9
+  printf "compare: v4oracle  %.3f s  %.2f GB/s  (peak RSS %s)\n", tm, B / tm / 1e9, rss
+  printf "ratio:   compare / read = %.2f\n", tc / tm
+}'

@@ -1,0 +1,149 @@
+// End-to-end tests of the v4oracle binary: op replay reproduces outputs bit for bit, seeded runs give
+// byte-identical files, cast applies the named rules, and every kind of bad input exits with status 2,
+// a one-line message naming file and dataset, and no output file (an existing one left untouched).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "golden/tensor_io.h"
+
+namespace fs = std::filesystem;
+using namespace v4::golden;
+
+namespace {
+
+struct CliRun {
+  int status;
+  std::string out, err;
+};
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("v4oracle_cli_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    const char* bin = std::getenv("V4ORACLE_BIN");
+    bin_ = bin ? bin : V4ORACLE_BINARY_DIR "/cli/v4oracle";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  CliRun run(const std::string& args) const {
+    const std::string o = path("stdout.txt"), e = path("stderr.txt");
+    const int rc = std::system((bin_ + " " + args + " >" + o + " 2>" + e).c_str());
+    return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(o), slurp(e)};
+  }
+  static std::string slurp(const std::string& p) {
+    std::ifstream f(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(f), {}};
+  }
+  // Expect status 2, a single stderr line containing every fragment, and no file at `out`.
+  void expect_bad(const std::string& args, std::initializer_list<std::string> fragments, const std::string& out) {
+    const CliRun r = run(args);
+    EXPECT_EQ(r.status, 2) << args << "\n" << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    for (const std::string& f : fragments) EXPECT_NE(r.err.find(f), std::string::npos) << "missing '" << f << "' in: " << r.err;
+    if (!out.empty()) EXPECT_FALSE(fs::exists(out)) << out;
+    for (const auto& entry : fs::directory_iterator(dir_))
+      EXPECT_EQ(entry.path().string().find(".tmp."), std::string::npos) << "left a temp file: " << entry.path();
+  }
+
+  fs::path dir_;
+  std::string bin_;
+};
+
+}  // namespace
+
+TEST_F(Cli, OpReplayReproducesOutputsAndSeededRunsAreByteIdentical) {
+  ASSERT_EQ(run("op fp8_gemm --seed 3 --shape M=5 N=130 K=256 --recipe hopper -o " + path("a.h5")).status, 0);
+  ASSERT_EQ(run("op fp8_gemm --seed 3 --shape M=5 N=130 K=256 --recipe hopper -o " + path("a2.h5")).status, 0);
+  EXPECT_EQ(slurp(path("a.h5")), slurp(path("a2.h5")));
+  ASSERT_EQ(run("op fp8_gemm --inputs " + path("a.h5") + " --recipe hopper -o " + path("b.h5")).status, 0);
+  const H5Reader a(path("a.h5")), b(path("b.h5"));
+  EXPECT_EQ(a.read("/c").data, b.read("/c").data);
+  EXPECT_EQ(a.read("/c").shape, (std::vector<int64_t>{5, 130}));
+  EXPECT_EQ(a.root_str("recipe"), "hopper");
+  EXPECT_EQ(a.root_str("magic"), "v4oracle");
+  for (const std::string& ds : b.datasets()) EXPECT_TRUE(b.verify_hash(ds)) << ds;
+}
+
+TEST_F(Cli, EveryOpRunsFromASeed) {
+  const CliRun list = run("list");
+  ASSERT_EQ(list.status, 0);
+  for (const char* op : {"bf16", "fp8_e4m3", "fp8_e5m2", "fp4_e2m1", "ue8m0", "act_quant", "fp4_act_quant", "weight_dequant",
+                         "hadamard", "fp8_gemm", "fp4_gemm", "bf16_gemm", "f32_gemm", "exp", "exp2", "log", "log1p",
+                         "expm1", "sigmoid", "silu", "softplus", "rsqrt", "sqrt", "sin", "cos"}) {
+    EXPECT_NE(list.out.find(std::string("  ") + op + " "), std::string::npos) << op;
+    const CliRun r = run(std::string("op ") + op + " --seed 1 -o " + path(std::string(op) + ".h5"));
+    EXPECT_EQ(r.status, 0) << op << ": " << r.err;
+  }
+  EXPECT_EQ(run("op weight_dequant --seed 1 --shape fp4=1 -o " + path("wd4.h5")).status, 0);
+}
+
+TEST_F(Cli, CastAppliesTheNamedRules) {
+  {
+    H5Writer w(path("x.h5"));
+    Tensor x = Tensor::make(Fmt::f32, {5});
+    const float v[5] = {464.0f, 465.0f, -NAN, 0.75f, -1e6f};
+    std::copy(v, v + 5, x.as<float>());
+    w.write("/x", x);
+    w.commit();
+  }
+  ASSERT_EQ(run("cast --to e4m3fn --mode nosat --inputs " + path("x.h5") + " -o " + path("n.h5")).status, 0);
+  ASSERT_EQ(run("cast --to e4m3fn --inputs " + path("x.h5") + " -o " + path("s.h5")).status, 0);
+  ASSERT_EQ(run("cast --to e2m1 --inputs " + path("x.h5") + " -o " + path("f.h5")).status, 0);
+  const Tensor n = H5Reader(path("n.h5")).read("/codes", Fmt::e4m3fn), s = H5Reader(path("s.h5")).read("/codes", Fmt::e4m3fn);
+  const uint8_t want_n[5] = {0x7E, 0x7F, 0xFF, 0x34, 0xFF}, want_s[5] = {0x7E, 0x7E, 0x7F, 0x34, 0xFE};  // 0.75 = 1.5*2^-1 = 0 0110 100
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(n.as<uint8_t>()[i], want_n[i]) << i;
+    EXPECT_EQ(s.as<uint8_t>()[i], want_s[i]) << i;
+  }
+  const Tensor f = H5Reader(path("f.h5")).read("/codes", Fmt::e2m1x2);
+  // e2m1 codes 6 (464 -> 6, sat), 7; NaN -> 7 | 0.75 -> 1.0 (code 2) ; -1e6 -> 0xF; packed low nibble first.
+  EXPECT_EQ(f.data, (std::vector<uint8_t>{0x77, 0x27, 0x0F}));
+  const Tensor vals = H5Reader(path("s.h5")).read("/values", Fmt::f32);
+  EXPECT_EQ(vals.as<float>()[1], 448.0f);
+  EXPECT_TRUE(std::isnan(vals.as<float>()[2]));
+}
+
+TEST_F(Cli, BadInputExitsTwoWithOneLineAndNoOutput) {
+  ASSERT_EQ(run("op fp8_gemm --seed 1 -o " + path("good.h5")).status, 0);
+  // Wrong format: a bf16 GEMM input given to fp8_gemm.
+  ASSERT_EQ(run("op bf16_gemm --seed 1 -o " + path("bf.h5")).status, 0);
+  expect_bad("op fp8_gemm --inputs " + path("bf.h5") + " -o " + path("o1.h5"), {"bf.h5", "/a", "e4m3fn"}, path("o1.h5"));
+  // Missing dataset: an fp4 file lacks nothing, but a hadamard file has no /a.
+  ASSERT_EQ(run("op hadamard --seed 1 -o " + path("h.h5")).status, 0);
+  expect_bad("op fp8_gemm --inputs " + path("h.h5") + " -o " + path("o2.h5"), {"h.h5", "/a", "missing"}, path("o2.h5"));
+  // Missing file, not an HDF5 file, truncated file.
+  expect_bad("op fp8_gemm --inputs " + path("nope.h5") + " -o " + path("o3.h5"), {"nope.h5"}, path("o3.h5"));
+  std::ofstream(path("junk.h5")) << "not hdf5";
+  expect_bad("op exp --inputs " + path("junk.h5") + " -o " + path("o4.h5"), {"junk.h5"}, path("o4.h5"));
+  {
+    const std::string g = slurp(path("good.h5"));
+    std::ofstream(path("trunc.h5"), std::ios::binary) << g.substr(0, g.size() / 2);
+  }
+  expect_bad("op fp8_gemm --inputs " + path("trunc.h5") + " -o " + path("o5.h5"), {"trunc.h5"}, path("o5.h5"));
+  // Shape errors: K not a multiple of 128; unknown shape parameter; bad component; recipe where none applies.
+  expect_bad("op fp8_gemm --seed 1 --shape K=100 -o " + path("o6.h5"), {"/a", "multiple of 128"}, path("o6.h5"));
+  expect_bad("op fp8_gemm --seed 1 --shape Q=3 -o " + path("o7.h5"), {"unknown shape parameter", "Q"}, path("o7.h5"));
+  expect_bad("op no_such_op --seed 1 -o " + path("o8.h5"), {"unknown component", "no_such_op"}, path("o8.h5"));
+  expect_bad("op hadamard --seed 1 --recipe exact -o " + path("o9.h5"), {"hadamard", "recipe"}, path("o9.h5"));
+  expect_bad("op hadamard -o " + path("o10.h5"), {"--inputs", "--seed"}, path("o10.h5"));
+  // A failing run never damages an existing output file.
+  const std::string before = slurp(path("good.h5"));
+  expect_bad("op fp8_gemm --inputs " + path("h.h5") + " -o " + path("good.h5"), {"/a"}, "");
+  EXPECT_EQ(slurp(path("good.h5")), before);
+  // Usage errors are status 2 too.
+  EXPECT_EQ(run("cast --to e9m9 --inputs x -o y").status, 2);
+  EXPECT_EQ(run("frobnicate").status, 2);
+}

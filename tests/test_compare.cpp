@@ -1,0 +1,725 @@
+// The comparator (compare/): planted faults at known places are reported at exactly that tensor and
+// coordinate; format-aware metrics against a plain long-double recomputation; top-k tie flips, scale
+// mismatches, rounding-tie flips, NaN accounting; policies and policy files; teacher-forced and
+// free-running runs; determinism over thread counts and chunk sizes; bad input -> InputError / exit 2
+// with no report file. Expected values come from the test's own construction (which element was
+// changed, by how much), never from the comparator's output.
+#include <gtest/gtest.h>
+#include <omp.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <numeric>
+
+#include "compare/compare.h"
+#include "compare/report.h"
+#include "golden/golden_schema.h"
+#include "reference/formats.h"
+
+using namespace v4;
+using namespace v4::golden;
+using namespace v4::compare;
+namespace fs = std::filesystem;
+
+namespace {
+
+// ---- a small deterministic model: 6 layers, every format, links ----
+
+struct Item {
+  std::string path;
+  Tensor t;
+  TensorAttrs attrs;
+  TensorLinks links;
+};
+using Model = std::vector<Item>;
+
+struct Lcg {
+  uint64_t s;
+  uint32_t next() {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    return uint32_t(s >> 33);
+  }
+  float uniform(float lo, float hi) { return lo + (hi - lo) * float(next() & 0xFFFFFF) / float(0x1000000); }
+};
+
+constexpr int kLayers = 6, kTopK = 16, kScores = 64, kScoreRows = 8;
+
+// Reference top-k for the test: sort (score desc, index asc), take k (design.md §3).
+std::vector<int32_t> topk_row(const float* s, int n, int k) {
+  std::vector<int32_t> idx(static_cast<size_t>(n));
+  std::iota(idx.begin(), idx.end(), 0);
+  std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return s[a] > s[b]; });
+  idx.resize(size_t(k));
+  return idx;
+}
+
+Model make_model(uint64_t seed) {
+  Lcg r{seed};
+  Model m;
+  for (int L = 0; L < kLayers; ++L) {
+    Tensor out = Tensor::make(Fmt::bf16, {64, 96});
+    for (int64_t i = 0; i < out.numel(); ++i) out.as<uint16_t>()[i] = bf16_encode(r.uniform(-2, 2));
+    m.push_back({golden_layer_path(L, "attn", "out"), out, {}, {}});
+    Tensor h = Tensor::make(Fmt::f32, {33, 50});
+    for (int64_t i = 0; i < h.numel(); ++i) h.as<float>()[i] = r.uniform(-3, 3);
+    m.push_back({golden_layer_path(L, "ffn", "h"), h, {}, {}});
+    // act_quant: source x (bf16), codes q (e4m3fn) with ue8m0 scales s, blocks [1, 128]. Scale codes are
+    // fixed (127 -> 1.0 for block 0, 126 -> 0.5 for block 1) so the test knows x / s exactly.
+    Tensor x = Tensor::make(Fmt::bf16, {16, 256}), q = Tensor::make(Fmt::e4m3fn, {16, 256}), s = Tensor::make(Fmt::ue8m0, {16, 2});
+    for (int64_t i = 0; i < x.numel(); ++i) x.as<uint16_t>()[i] = bf16_encode(r.uniform(-4, 4));
+    x.as<uint16_t>()[130] = bf16_encode(1.0625f);  // [0, 130]: 1.0625 / 0.5 = 2.125, the e4m3 midpoint of 2 and 2.25
+    for (int row = 0; row < 16; ++row) s.as<uint8_t>()[row * 2] = 127, s.as<uint8_t>()[row * 2 + 1] = 126;
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      const float sv = ue8m0_decode(s.as<uint8_t>()[(i / 256) * 2 + (i % 256) / 128]);
+      q.as<uint8_t>()[i] = fp8_e4m3_encode(bf16_decode(x.as<uint16_t>()[i]) / sv, Sat::satfinite);
+    }
+    const std::string xp = golden_layer_path(L, "act_quant", "x"), sp = golden_layer_path(L, "act_quant", "s");
+    m.push_back({xp, x, {}, {}});
+    m.push_back({golden_layer_path(L, "act_quant", "q"), q, {sp, {1, 128}}, {"", "", xp}});
+    m.push_back({sp, s, {}, {}});
+    // indexer: scores f32 [8, 64] and top-16 indices. Row 3: two equal top scores (indices 10 and 20).
+    // Row 5: a tie at the selection boundary (indices 7 and 40 both 5.0; 7 is selected, 40 is not).
+    Tensor sc = Tensor::make(Fmt::f32, {kScoreRows, kScores}), tk = Tensor::make(Fmt::i32, {kScoreRows, kTopK});
+    float* S = sc.as<float>();
+    for (int64_t i = 0; i < sc.numel(); ++i) S[i] = r.uniform(0, 1);
+    S[3 * kScores + 10] = S[3 * kScores + 20] = 100.0f;
+    for (int j = 0; j < 15; ++j) S[5 * kScores + 41 + j] = 10.0f + float(j);
+    S[5 * kScores + 7] = S[5 * kScores + 40] = 5.0f;
+    for (int row = 0; row < kScoreRows; ++row) {
+      const std::vector<int32_t> t = topk_row(S + row * kScores, kScores, kTopK);
+      std::copy(t.begin(), t.end(), tk.as<int32_t>() + row * kTopK);
+    }
+    const std::string scp = golden_layer_path(L, "indexer", "scores");
+    m.push_back({scp, sc, {}, {}});
+    m.push_back({golden_layer_path(L, "indexer", "topk"), tk, {}, {kKindTopkIndices, scp, ""}});
+    // fp4 weights with an odd last dim (each row ends in a padding nibble).
+    Tensor w = Tensor::make(Fmt::e2m1x2, {5, 7});
+    for (int row = 0; row < 5; ++row)
+      for (int c = 0; c < 7; ++c) w.data[size_t(row * 4 + c / 2)] |= uint8_t((r.next() & 0xF) << (4 * (c & 1)));
+    m.push_back({golden_layer_path(L, "fp4", "w"), w, {}, {}});
+  }
+  return m;
+}
+
+Item& item(Model& m, const std::string& path) {
+  for (Item& i : m)
+    if (i.path == path) return i;
+  throw std::logic_error("no item " + path);
+}
+
+void write_model(const std::string& file, const Model& m, const std::string& kind = "golden",
+                 const std::vector<std::pair<std::string, const Model*>>& runs = {}) {
+  GoldenMeta meta;
+  meta.kind = kind;
+  meta.name = "test-model";
+  meta.config_json = "{\"layers\":6}";
+  meta.seed = 7;
+  GoldenWriter w(file, meta);
+  if (runs.empty())
+    for (const Item& i : m) w.write(i.path, i.t, i.attrs, i.links);
+  for (const auto& [run, model] : runs)
+    for (const Item& i : *model) {
+      TensorAttrs a = i.attrs;
+      if (!a.scale.empty()) a.scale = "/" + run + a.scale;
+      w.write("/" + run + i.path, i.t, a);
+    }
+  w.commit();
+}
+
+class Compare : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("v4cmp_" + std::to_string(::getpid()) + "_" +
+                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    golden_ = path("golden.h5");
+    write_model(golden_, make_model(1));
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  std::string candidate(const std::function<void(Model&)>& mutate, const std::string& name = "cand.h5") {
+    Model m = make_model(1);
+    mutate(m);
+    write_model(path(name), m, "candidate");
+    return path(name);
+  }
+  CompareResult run(const std::string& cand, Policy p = Policy(), int64_t chunk = int64_t(64) << 20) {
+    CompareOptions o;
+    o.policy = std::move(p);
+    o.chunk_bytes = chunk;
+    return compare_files(golden_, cand, o);
+  }
+  fs::path dir_;
+  std::string golden_;
+};
+
+const TensorResult& verdict_tensor(const CompareResult& r) {
+  EXPECT_GE(r.verdict(), 0);
+  return r.tensors.at(size_t(r.verdict()));
+}
+
+std::string hex32(uint32_t u) {
+  char b[16];
+  std::snprintf(b, sizeof b, "0x%08x", u);
+  return b;
+}
+std::string g9(float f) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.9g", double(f));
+  return b;
+}
+
+}  // namespace
+
+// =============================================================================================
+// Planted faults
+// =============================================================================================
+
+TEST_F(Compare, IdenticalFilesPass) {
+  const CompareResult r = run(candidate([](Model&) {}));
+  EXPECT_TRUE(r.pass());
+  EXPECT_EQ(r.runs, std::vector<std::string>{""});
+  EXPECT_EQ(r.tensors.size(), size_t(kLayers * 8));
+  for (const TensorResult& t : r.tensors) {
+    EXPECT_EQ(t.stats.bit_equal, t.stats.n) << t.path;
+    EXPECT_EQ(t.stats.nmse(), 0.0);
+    EXPECT_EQ(t.stats.calc_diff(), 0.0);
+  }
+  EXPECT_EQ(r.layers.size(), size_t(kLayers));
+  EXPECT_NE(report_summary_line(r).find("OK: 48 tensors within policy"), std::string::npos) << report_summary_line(r);
+}
+
+TEST_F(Compare, OneFlippedBitDeepInTheFileIsLocatedExactly) {
+  const int64_t row = 17, col = 33, flat = row * 50 + col;
+  uint32_t before = 0;
+  const std::string c = candidate([&](Model& m) {
+    float* h = item(m, "/layers/4/ffn/h").t.as<float>();
+    before = f32_bits(h[flat]);
+    h[flat] = f32_from_bits(before ^ 0x8u);  // mantissa bit 3: the ordered key moves by exactly 8
+  });
+  const CompareResult r = run(c);
+  ASSERT_FALSE(r.pass());
+  const TensorResult& t = verdict_tensor(r);
+  EXPECT_EQ(t.path, "/layers/4/ffn/h");
+  EXPECT_EQ(t.layer, "4");
+  EXPECT_EQ(t.component, "ffn");
+  EXPECT_EQ(t.stats.n - t.stats.bit_equal, 1);
+  EXPECT_EQ(t.stats.first_diff.index, flat);
+  EXPECT_EQ(t.stats.worst.index, flat);
+  EXPECT_EQ(t.stats.max_steps, 8u);
+  EXPECT_EQ(t.stats.steps_hist[4], 1);  // bucket [8, 16)
+  const std::string want = "[17, 33]: golden " + hex32(before) + " (" + g9(f32_from_bits(before)) + ") candidate " +
+                           hex32(before ^ 8u) + " (" + g9(f32_from_bits(before ^ 8u)) + "), 8 ulp (f32)";
+  EXPECT_EQ(t.first_text, want);
+  // Every other tensor passes; only this one fails.
+  int failed = 0;
+  for (const TensorResult& x : r.tensors) failed += !x.pass;
+  EXPECT_EQ(failed, 1);
+  const std::string line = report_summary_line(r);
+  EXPECT_NE(line.find("DIVERGED at /layers/4/ffn/h [17, 33]"), std::string::npos) << line;
+  // ulp:8 accepts it, ulp:7 does not.
+  EXPECT_TRUE(run(c, Policy(budget_parse("ulp:8"))).pass());
+  EXPECT_FALSE(run(c, Policy(budget_parse("ulp:7"))).pass());
+}
+
+TEST_F(Compare, FirstDivergenceIsFirstInModelOrderNotWorst) {
+  const std::string c = candidate([](Model& m) {
+    item(m, "/layers/2/attn/out").t.as<uint16_t>()[5] ^= 1;      // layer 2, 1 ulp
+    item(m, "/layers/5/ffn/h").t.as<float>()[0] *= 1000.0f;       // layer 5, huge
+  });
+  const CompareResult r = run(c);
+  EXPECT_EQ(verdict_tensor(r).path, "/layers/2/attn/out");
+  EXPECT_EQ(verdict_tensor(r).stats.max_steps, 1u);
+  EXPECT_EQ(verdict_tensor(r).stats.first_diff.index, 5);
+  EXPECT_EQ(r.layers[2].first_failed, "/layers/2/attn/out");
+  EXPECT_EQ(r.layers[5].first_failed, "/layers/5/ffn/h");
+}
+
+TEST_F(Compare, SwappedEqualScoreTopkEntriesAreATieFlip) {
+  const std::string c = candidate([](Model& m) {
+    int32_t* tk = item(m, "/layers/3/indexer/topk").t.as<int32_t>();
+    ASSERT_EQ(tk[3 * kTopK + 0], 10);  // the test's own top-k put the equal scores 10, 20 first
+    ASSERT_EQ(tk[3 * kTopK + 1], 20);
+    std::swap(tk[3 * kTopK + 0], tk[3 * kTopK + 1]);
+  });
+  const CompareResult r = run(c);
+  const TensorResult& t = verdict_tensor(r);
+  EXPECT_EQ(t.path, "/layers/3/indexer/topk");
+  ASSERT_TRUE(t.index.has_value());
+  EXPECT_EQ(t.index->rows_differ, 1);
+  EXPECT_EQ(t.index->rows_tie_flip, 1);
+  EXPECT_EQ(t.index->rows_real, 0);
+  EXPECT_EQ(t.index->set_diff, 0);
+  EXPECT_EQ(t.index->order_diff, 2);
+  EXPECT_EQ(t.index->first_tie_row, 3);
+  EXPECT_NE(t.why.find("1 tie flips of equal scores, 0 real mismatches"), std::string::npos) << t.why;
+  // A policy that tolerates tie flips passes the file.
+  Policy p;
+  p.add_rule({"layers/*/indexer/topk", budget_parse("ties"), "tie order is free", 1});
+  EXPECT_TRUE(run(c, p).pass());
+}
+
+TEST_F(Compare, BoundaryTieIsATieFlipButALowerScoreIsReal) {
+  const std::string tie = candidate([](Model& m) {
+    int32_t* tk = item(m, "/layers/1/indexer/topk").t.as<int32_t>();
+    int32_t* e = std::find(tk + 5 * kTopK, tk + 6 * kTopK, 7);
+    ASSERT_NE(e, tk + 6 * kTopK);
+    *e = 40;  // 40 has the same score (5.0) as 7, the boundary score
+  }, "tie.h5");
+  const CompareResult r = run(tie);
+  const TensorResult& t = verdict_tensor(r);
+  ASSERT_TRUE(t.index.has_value());
+  EXPECT_EQ(t.index->rows_tie_flip, 1);
+  EXPECT_EQ(t.index->rows_real, 0);
+  EXPECT_EQ(t.index->set_diff, 1);
+
+  const std::string real = candidate([](Model& m) {
+    int32_t* tk = item(m, "/layers/1/indexer/topk").t.as<int32_t>();
+    int32_t* e = std::find(tk + 5 * kTopK, tk + 6 * kTopK, 7);
+    *e = 0;  // index 0 has a score in [0, 1): below the boundary score 5.0
+  }, "real.h5");
+  const CompareResult r2 = run(real, Policy(budget_parse("ties")));
+  const TensorResult& t2 = verdict_tensor(r2);
+  EXPECT_EQ(t2.path, "/layers/1/indexer/topk");
+  EXPECT_EQ(t2.index->rows_real, 1);
+  EXPECT_EQ(t2.index->first_real_row, 5);
+}
+
+TEST_F(Compare, ScaleOffByOneExponentIsAScaleMismatch) {
+  const std::string c = candidate([](Model& m) { item(m, "/layers/2/act_quant/s").t.as<uint8_t>()[2 * 2 + 1] += 1; });
+  const CompareResult r = run(c);
+  const TensorResult& t = verdict_tensor(r);
+  EXPECT_EQ(t.path, "/layers/2/act_quant/s");
+  EXPECT_EQ(t.stats.first_diff.index, 5);
+  EXPECT_EQ(t.stats.max_steps, 1u);
+  EXPECT_EQ(steps_unit(t.fmt), "exponent steps (ue8m0)");
+  EXPECT_EQ(t.first_text, "[2, 1]: golden 0x7e (0.5) candidate 0x7f (1), 1 exponent steps (ue8m0)");
+  // The codes that use this scale are bit-equal and say where their scale differs.
+  for (const TensorResult& x : r.tensors)
+    if (x.path == "/layers/2/act_quant/q") {
+      ASSERT_TRUE(x.quant.has_value());
+      EXPECT_TRUE(x.pass);
+      EXPECT_EQ(x.quant->scale_mismatch, 1);
+      EXPECT_EQ(x.quant->scale_max_steps, 1u);
+    }
+}
+
+TEST_F(Compare, CodeFlipOnARoundingTieIsRecognised) {
+  const std::string c = candidate([](Model& m) {
+    uint8_t* q = item(m, "/layers/0/act_quant/q").t.as<uint8_t>();
+    ASSERT_EQ(q[130], 0x40);  // 2.125 rounds to even: 2.0
+    q[130] = 0x41;            // 2.25: the other neighbour of the tie
+    q[3] ^= 0x01;             // [0, 3]: a flip that is not a tie (x / s is not a midpoint there)
+  });
+  const CompareResult r = run(c);
+  const TensorResult& t = verdict_tensor(r);
+  EXPECT_EQ(t.path, "/layers/0/act_quant/q");
+  ASSERT_TRUE(t.quant.has_value());
+  EXPECT_EQ(t.quant->flips, 2);
+  EXPECT_EQ(t.quant->flips_on_tie, 1);
+  EXPECT_EQ(t.quant->flips_not_tie, 1);
+  EXPECT_EQ(t.quant->flips_tie_unknown, 0);
+  EXPECT_EQ(t.quant->scale_mismatch, 0);
+}
+
+TEST_F(Compare, NanAccounting) {
+  const auto set = [](uint32_t g_bits, uint32_t c_bits) {
+    return [=](Model& m, bool golden) {
+      item(m, "/layers/0/ffn/h").t.as<float>()[7] = f32_from_bits(golden ? g_bits : c_bits);
+    };
+  };
+  struct Case {
+    uint32_t g, c;
+    bool bitwise_pass, ulp0_pass;
+  } cases[] = {
+      {0x7FC00000u, 0x7FC00000u, true, true},    // same NaN
+      {0x7FC00000u, 0x7FFFFFFFu, false, true},   // NaN vs NaN, payloads differ: only bitwise objects
+      {0x7FC00000u, 0x3F800000u, false, false},  // NaN vs 1.0
+      {0x7F800000u, 0xFF800000u, false, false},  // +inf vs -inf
+  };
+  for (const Case& k : cases) {
+    Model gm = make_model(1), cm = make_model(1);
+    set(k.g, k.c)(gm, true);
+    set(k.g, k.c)(cm, false);
+    write_model(golden_, gm);
+    write_model(path("c.h5"), cm, "candidate");
+    const CompareResult rb = run(path("c.h5"));
+    const CompareResult ru = run(path("c.h5"), Policy(budget_parse("ulp:0")));
+    EXPECT_EQ(rb.pass(), k.bitwise_pass) << std::hex << k.g << " " << k.c;
+    EXPECT_EQ(ru.pass(), k.ulp0_pass) << std::hex << k.g << " " << k.c;
+    const TensorResult& t = rb.tensors[1];
+    ASSERT_EQ(t.path, "/layers/0/ffn/h");
+    const bool gnan = (k.g & 0x7FFFFFFF) > 0x7F800000, cnan = (k.c & 0x7FFFFFFF) > 0x7F800000;
+    EXPECT_EQ(t.stats.nan_a, gnan ? 1 : 0);
+    EXPECT_EQ(t.stats.nan_b, cnan ? 1 : 0);
+    EXPECT_EQ(t.stats.nan_both, gnan && cnan ? 1 : 0);
+    EXPECT_EQ(t.stats.nonfinite_mismatch, gnan != cnan || (!gnan && k.g != k.c) ? 1 : 0);
+    // NaN never enters a sum: NMSE stays finite and zero (no other element differs).
+    EXPECT_EQ(t.stats.nmse(), 0.0);
+  }
+}
+
+TEST_F(Compare, Fp4OddRowsLocateTheNibble) {
+  const std::string c = candidate([](Model& m) {
+    Tensor& w = item(m, "/layers/3/fp4/w").t;
+    w.data[size_t(2 * 4 + 6 / 2)] ^= 0x02;  // row 2, element 6 (low nibble of the row's last byte)
+  });
+  const CompareResult r = run(c);
+  const TensorResult& t = verdict_tensor(r);
+  EXPECT_EQ(t.path, "/layers/3/fp4/w");
+  EXPECT_EQ(t.stats.first_diff.index, 2 * 7 + 6);
+  EXPECT_EQ(coords_text(t.shape, t.stats.first_diff.index), "[2, 6]");
+  EXPECT_EQ(t.stats.n, 35);
+  EXPECT_EQ(t.stats.bit_equal, 34);
+}
+
+// =============================================================================================
+// Metrics against an independent recomputation
+// =============================================================================================
+
+namespace {
+// bf16 distance in ULPs by walking the ordered bf16 line: independent of the key trick.
+int64_t bf16_index(uint16_t b) { return (b & 0x8000) ? -int64_t(b & 0x7FFF) : int64_t(b); }
+}  // namespace
+
+TEST_F(Compare, Bf16MetricsMatchALongDoubleRecomputation) {
+  Model gm = make_model(1), cm = make_model(1);
+  Lcg r{99};
+  uint16_t* a = item(gm, "/layers/1/attn/out").t.as<uint16_t>();
+  uint16_t* b = item(cm, "/layers/1/attn/out").t.as<uint16_t>();
+  const int64_t n = 64 * 96;
+  for (int64_t i = 0; i < n; ++i) {
+    const int d = int(r.next() % 7) - 3;  // -3..3 bf16 steps, sign-safe (values are away from 0 mostly)
+    const uint16_t mag = uint16_t((b[i] & 0x7FFF) + ((b[i] & 0x7FFF) > 8 ? d : 0));
+    b[i] = uint16_t((b[i] & 0x8000) | mag);
+  }
+  write_model(golden_, gm);
+  write_model(path("c.h5"), cm, "candidate");
+  const CompareResult res = run(path("c.h5"), Policy(budget_parse("nmse:1")));
+  const TensorStats& s = res.tensors[size_t(1 * 8)].stats;
+  ASSERT_EQ(res.tensors[size_t(1 * 8)].path, "/layers/1/attn/out");
+  long double d2 = 0, a2 = 0, b2 = 0, ab = 0;
+  int64_t eq = 0, maxu = 0;
+  double maxabs = 0, maxrel = 0;
+  std::array<int64_t, kUlpBuckets> hist{};
+  for (int64_t i = 0; i < n; ++i) {
+    const long double x = bf16_decode(a[i]), y = bf16_decode(b[i]);
+    d2 += (x - y) * (x - y), a2 += x * x, b2 += y * y, ab += x * y;
+    eq += a[i] == b[i];
+    const int64_t u = std::llabs(bf16_index(a[i]) - bf16_index(b[i]));
+    maxu = std::max(maxu, u);
+    int bucket = 0;
+    while ((int64_t(1) << bucket) <= u) ++bucket;  // 0 -> 0, 1 -> 1, 2..3 -> 2, 4..7 -> 3
+    ++hist[size_t(bucket)];
+    maxabs = std::max(maxabs, double(std::fabs(x - y)));
+    if (x != 0) maxrel = std::max(maxrel, double(std::fabs(x - y) / std::fabs(x)));
+  }
+  EXPECT_EQ(s.n, n);
+  EXPECT_EQ(s.bit_equal, eq);
+  EXPECT_EQ(int64_t(s.max_steps), maxu);
+  EXPECT_EQ(s.steps_hist, hist);
+  EXPECT_EQ(s.max_abs, maxabs);  // one subtraction of two bf16 values: exact in double
+  EXPECT_EQ(s.max_rel, maxrel);
+  // Sums in double in a fixed 8-lane order vs a long-double sequential sum of 6144 terms: relative
+  // difference bounded by ~n * 2^-53 ≈ 7e-13; 1e-11 leaves margin, far below any meaningful NMSE.
+  constexpr double kSumRelTol = 1e-11;
+  EXPECT_NEAR(s.nmse(), double(d2 / a2), double(d2 / a2) * kSumRelTol);
+  // calc_diff = 1 - r with r within ~1e-13 of 1 in relative terms: absolute error far below 1e-12.
+  constexpr double kCalcDiffAbsTol = 1e-12;
+  EXPECT_NEAR(s.calc_diff(), double(1 - 2 * ab / (a2 + b2)), kCalcDiffAbsTol);
+}
+
+TEST_F(Compare, FormatStepsAreMeasuredInTheFormatsOwnUnits) {
+  auto steps = [](Fmt f, uint64_t x, uint64_t y) {
+    uint8_t a[8], b[8];
+    std::memcpy(a, &x, 8), std::memcpy(b, &y, 8);
+    return elem_steps(elem_read(f, a, 0), elem_read(f, b, 0));
+  };
+  EXPECT_EQ(steps(Fmt::e4m3fn, 0x01, 0x81), 2u);  // +min subnormal to -min subnormal: through ±0
+  EXPECT_EQ(steps(Fmt::e4m3fn, 0x00, 0x80), 0u);  // +0 vs -0
+  EXPECT_EQ(steps(Fmt::e4m3fn, 0x7E, 0x76), 8u);  // 448 vs 240: one binade of 8 codes
+  EXPECT_EQ(steps(Fmt::e5m2, 0x7B, 0x7C), 1u);    // max finite to inf
+  EXPECT_EQ(steps(Fmt::ue8m0, 0x7F, 0x81), 2u);   // 1 vs 4: two exponent steps
+  EXPECT_EQ(steps(Fmt::e2m1x2, 0x7, 0xF), 14u);   // +6 to -6: 7 + 7 codes
+  EXPECT_EQ(steps(Fmt::bf16, 0x3F80, 0x3F81), 1u);
+  EXPECT_EQ(steps(Fmt::i64, uint64_t(INT64_MIN), uint64_t(INT64_MAX)), UINT64_MAX);  // saturates
+  EXPECT_EQ(bits_hex(Fmt::bf16, 0x3F80), "0x3f80");
+  EXPECT_EQ(bits_hex(Fmt::e2m1x2, 0x5), "0x5");
+}
+
+TEST_F(Compare, ResultsAreIdenticalForAnyThreadCountAndChunkSize) {
+  const std::string c = candidate([](Model& m) {
+    for (Item& i : m)
+      if (i.t.fmt == Fmt::f32)
+        for (int64_t k = 0; k < i.t.numel(); k += 3) i.t.as<float>()[k] = std::nextafter(i.t.as<float>()[k], 10.0f);
+  });
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const CompareResult r1 = run(c, Policy(budget_parse("nmse:1")), 100);  // 100-byte chunks
+  omp_set_num_threads(std::max(2, threads));
+  const CompareResult r2 = run(c, Policy(budget_parse("nmse:1")), int64_t(64) << 20);
+  omp_set_num_threads(threads);
+  ASSERT_EQ(r1.tensors.size(), r2.tensors.size());
+  for (size_t i = 0; i < r1.tensors.size(); ++i) {
+    const TensorStats &a = r1.tensors[i].stats, &b = r2.tensors[i].stats;
+    EXPECT_EQ(std::memcmp(&a.sum_d2, &b.sum_d2, sizeof(double)), 0) << r1.tensors[i].path;
+    EXPECT_EQ(std::memcmp(&a.sum_a2, &b.sum_a2, sizeof(double)), 0);
+    EXPECT_EQ(std::memcmp(&a.sum_ab, &b.sum_ab, sizeof(double)), 0);
+    EXPECT_EQ(a.first_diff.index, b.first_diff.index);
+    EXPECT_EQ(a.bit_equal, b.bit_equal);
+    EXPECT_EQ(a.steps_hist, b.steps_hist);
+  }
+  EXPECT_EQ(report_json(r1).substr(0, 200), report_json(r2).substr(0, 200));
+}
+
+// =============================================================================================
+// Policies
+// =============================================================================================
+
+TEST(ComparePolicy, ParseAndMatch) {
+  EXPECT_EQ(budget_parse("ulp:3").ulp, 3u);
+  EXPECT_EQ(budget_parse("nmse:1e-6").nmse, 1e-6);
+  EXPECT_EQ(budget_parse("bitwise").kind, Budget::Kind::bitwise);
+  EXPECT_THROW(budget_parse("ulp:-1"), std::invalid_argument);
+  EXPECT_THROW(budget_parse("nmse:x"), std::invalid_argument);
+  EXPECT_THROW(budget_parse("nmse:inf"), std::invalid_argument);
+  EXPECT_THROW(budget_parse("close"), std::invalid_argument);
+  const std::string f = (fs::temp_directory_path() / ("v4pol_" + std::to_string(::getpid()))).string();
+  {
+    std::ofstream o(f);
+    o << "# routing\nlayers/*/moe_gate/*  ulp:2  \"routing scores tolerate bf16 ties\"\n"
+         "layers/3/*  nmse:1e-4\n*  bitwise  everything else exact\n";
+  }
+  Policy p;
+  p.load_file(f);
+  EXPECT_EQ(p.match("/layers/12/moe_gate/scores").budget.text(), "ulp:2");
+  EXPECT_EQ(p.match("/layers/12/moe_gate/scores").reason, "routing scores tolerate bf16 ties");
+  EXPECT_EQ(p.match("/layers/3/attn/out").budget.text(), "nmse:0.0001");
+  EXPECT_EQ(p.match("/layers/3/attn/out").reason, "policy file line 3");
+  EXPECT_EQ(p.match("/x").reason, "everything else exact");
+  {
+    std::ofstream o(f);
+    o << "layers/*  ulp:two\n";
+  }
+  Policy bad;
+  try {
+    bad.load_file(f);
+    ADD_FAILURE() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.file, f);
+    EXPECT_EQ(e.dataset, "line 1");
+    EXPECT_NE(e.problem.find("ulp:two"), std::string::npos);
+  }
+  fs::remove(f);
+}
+
+TEST_F(Compare, PolicyReasonIsPrinted) {
+  const std::string c = candidate([](Model& m) { item(m, "/layers/2/ffn/h").t.as<float>()[0] *= 1.5f; });
+  Policy p;
+  p.add_rule({"layers/*/ffn/*", budget_parse("nmse:1e-9"), "ffn accumulates in fp32", 1});
+  const CompareResult r = run(c, p);
+  const TensorResult& t = verdict_tensor(r);
+  EXPECT_EQ(t.rule.reason, "ffn accumulates in fp32");
+  EXPECT_NE(report_text(r).find("[ffn accumulates in fp32]"), std::string::npos);
+  EXPECT_NE(t.why.find("nmse:1e-09: NMSE"), std::string::npos) << t.why;
+}
+
+// =============================================================================================
+// Teacher-forced and free-running runs side by side
+// =============================================================================================
+
+TEST_F(Compare, TeacherForcedAndFreeRunningSideBySide) {
+  Model tf = make_model(1), fr = make_model(1);
+  item(tf, "/layers/2/ffn/h").t.as<float>()[4] *= 1.0001f;  // local error at layer 2 only
+  for (int L = 2; L < kLayers; ++L) {                         // accumulated error from layer 2 on, growing
+    float* h = item(fr, golden_layer_path(L, "ffn", "h")).t.as<float>();
+    for (int k = 0; k <= L; ++k) h[k] *= 1.0f + 0.001f * float(L);
+  }
+  write_model(path("runs.h5"), {}, "candidate", {{kRunTeacherForced, &tf}, {kRunFreeRunning, &fr}});
+  const CompareResult r = run(path("runs.h5"));
+  EXPECT_EQ(r.runs, (std::vector<std::string>{kRunTeacherForced, kRunFreeRunning}));
+  EXPECT_EQ(r.tensors.size(), size_t(2 * kLayers * 8));
+  const TensorResult& v = verdict_tensor(r);
+  EXPECT_EQ(v.run, kRunTeacherForced);
+  EXPECT_EQ(v.path, "/layers/2/ffn/h");
+  EXPECT_EQ(v.stats.first_diff.index, 4);
+  EXPECT_EQ(r.tensors[size_t(r.first_failure(kRunFreeRunning))].path, "/layers/2/ffn/h");
+  int fr_failed_layers = 0;
+  for (const LayerSummary& l : r.layers)
+    if (l.run == kRunFreeRunning) fr_failed_layers += l.tensors_failed > 0;
+  EXPECT_EQ(fr_failed_layers, kLayers - 2);
+  const std::string text = report_text(r);
+  EXPECT_NE(text.find("local (teacher_forced)"), std::string::npos);
+  EXPECT_NE(text.find("accumulated (free_running)"), std::string::npos);
+}
+
+// =============================================================================================
+// Root-level files (what `v4oracle op` writes)
+// =============================================================================================
+
+TEST_F(Compare, RootLevelOpFilesAreOneLayerNamedByTheOp) {
+  for (const char* name : {"a.h5", "b.h5"}) {
+    H5Writer w(path(name));
+    write_file_meta(w, "op", "fp8_gemm");
+    Tensor a = Tensor::make(Fmt::f32, {4, 4});
+    for (int i = 0; i < 16; ++i) a.as<float>()[i] = float(i);
+    if (std::string(name) == "b.h5") a.as<float>()[9] = -1;
+    w.write("/a", a);
+    w.write("/c", a);
+    w.commit();
+  }
+  golden_ = path("a.h5");
+  const CompareResult r = run(path("b.h5"));
+  const TensorResult& t = verdict_tensor(r);
+  EXPECT_EQ(t.path, "/a");
+  EXPECT_EQ(t.layer, "fp8_gemm");
+  EXPECT_EQ(t.component, "fp8_gemm");
+  EXPECT_EQ(t.tensor, "a");
+  EXPECT_EQ(coords_text(t.shape, t.stats.first_diff.index), "[2, 1]");
+}
+
+// =============================================================================================
+// Bad input: InputError (exit 2), one line naming file and dataset
+// =============================================================================================
+
+namespace {
+std::string input_error(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "(no InputError)";
+}
+}  // namespace
+
+TEST_F(Compare, BadInputIsAnInputErrorNamingFileAndDataset) {
+  const std::string missing = candidate([](Model& m) {
+    m.erase(std::remove_if(m.begin(), m.end(), [](const Item& i) { return i.path == "/layers/4/indexer/scores"; }), m.end());
+    for (Item& i : m)
+      if (i.path == "/layers/4/indexer/topk") i.links = {};
+  }, "missing.h5");
+  EXPECT_EQ(input_error([&] { run(missing); }),
+            missing + ": /layers/4/indexer/scores: missing: the golden has this dataset (f32 [8, 64])");
+
+  const std::string dtype = candidate([](Model& m) {
+    Item& i = item(m, "/layers/3/ffn/h");
+    i.t = Tensor::make(Fmt::bf16, {33, 50});
+  }, "dtype.h5");
+  EXPECT_EQ(input_error([&] { run(dtype); }),
+            dtype + ": /layers/3/ffn/h: format bf16 (stored as uint16) but the golden's is f32 (stored as float32)");
+
+  const std::string shape = candidate([](Model& m) { item(m, "/layers/0/attn/out").t = Tensor::make(Fmt::bf16, {64, 95}); },
+                                      "shape.h5");
+  EXPECT_EQ(input_error([&] { run(shape); }),
+            shape + ": /layers/0/attn/out: logical shape [64, 95] but the golden's is [64, 96]");
+
+  const std::string version = path("version.h5");
+  {
+    H5Writer w(version);
+    write_file_meta(w, "candidate", "x");
+    w.set_root_attr("schema_version", int64_t(2));
+    w.write("/a", Tensor::make(Fmt::f32, {1}));
+    w.commit();
+  }
+  EXPECT_EQ(input_error([&] { run(version); }),
+            version + ": schema_version 2 is not supported (this v4oracle reads 1) (regenerate it with a v4oracle of schema "
+                      "version 1, or see docs/golden-schema.md for what a candidate file must carry)");
+
+  const std::string trunc = path("trunc.h5");
+  fs::copy_file(golden_, trunc);
+  fs::resize_file(trunc, fs::file_size(trunc) / 2);
+  const std::string msg = input_error([&] { run(trunc); });
+  EXPECT_EQ(msg.rfind(trunc + ": corrupt or truncated HDF5 file", 0), 0u) << msg;
+}
+
+// A byte flipped on disk under a dataset's data: a divergence by default, and with --verify-hash
+// (the sha256 attribute no longer matches) a corrupt-file error naming the dataset.
+TEST_F(Compare, VerifyHashCatchesCorruptData) {
+  const std::string c = candidate([](Model&) {}, "corrupt.h5");
+  const std::string ds = "/layers/5/ffn/h";
+  uint64_t off = 0;
+  {
+    H5Reader r(c);
+    SchemaReader s(c);
+    off = s.raw_extent(ds, r.info(ds))->offset + 4 * 100 + 1;  // element 100, second byte
+  }
+  {
+    std::fstream f(c, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(std::streamoff(off));
+    char b = 0;
+    f.read(&b, 1);
+    b = char(b ^ 0x01);
+    f.seekp(std::streamoff(off));
+    f.write(&b, 1);
+  }
+  const CompareResult r = run(c);
+  EXPECT_EQ(verdict_tensor(r).path, ds);
+  EXPECT_EQ(verdict_tensor(r).stats.first_diff.index, 100);
+  CompareOptions o;
+  o.verify_hash = true;
+  EXPECT_EQ(input_error([&] { compare_files(golden_, c, o); }),
+            c + ": " + ds + ": content hash mismatch: the data does not hash to its sha256 attribute (corrupt file)");
+}
+
+// The CLI: exit statuses 0 / 1 / 2, one error line, no report file on bad input.
+namespace {
+struct Cli {
+  int status;
+  std::string out, err;
+};
+Cli v4oracle(const std::string& args, const std::string& dir) {
+  const char* bin = std::getenv("V4ORACLE_BIN");
+  const std::string exe = bin ? bin : std::string(V4ORACLE_BINARY_DIR) + "/cli/v4oracle";
+  const std::string o = dir + "/stdout.txt", e = dir + "/stderr.txt";
+  const int rc = std::system((exe + " " + args + " >" + o + " 2>" + e).c_str());
+  auto slurp = [](const std::string& p) {
+    std::ifstream f(p);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  };
+  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(o), slurp(e)};
+}
+}  // namespace
+
+TEST_F(Compare, CliExitStatusesAndNoPartialReports) {
+  const std::string same = candidate([](Model&) {}, "same.h5");
+  const std::string diff = candidate([](Model& m) { item(m, "/layers/5/fp4/w").t.data[0] ^= 0x10; }, "diff.h5");
+  const std::string bad = candidate([](Model& m) { item(m, "/layers/1/ffn/h").t = Tensor::make(Fmt::f32, {33, 51}); }, "bad.h5");
+  const std::string d = dir_.string(), json = path("r.json"), html = path("r.html");
+  const std::string reports = " --json " + json + " --html " + html;
+
+  Cli c = v4oracle("compare " + golden_ + " " + same + reports, d);
+  EXPECT_EQ(c.status, 0) << c.err;
+  EXPECT_NE(c.out.find("v4oracle compare: OK"), std::string::npos);
+  EXPECT_TRUE(fs::exists(json) && fs::exists(html));
+  fs::remove(json), fs::remove(html);
+
+  c = v4oracle("compare -q " + golden_ + " " + diff + reports, d);
+  EXPECT_EQ(c.status, 1) << c.err;
+  EXPECT_EQ(c.out.rfind("v4oracle compare: DIVERGED at /layers/5/fp4/w [0, 1]", 0), 0u) << c.out;
+  EXPECT_TRUE(fs::exists(json) && fs::exists(html));
+  fs::remove(json), fs::remove(html);
+
+  c = v4oracle("compare " + golden_ + " " + bad + reports, d);
+  EXPECT_EQ(c.status, 2);
+  EXPECT_EQ(c.err, "v4oracle: error: " + bad + ": /layers/1/ffn/h: logical shape [33, 51] but the golden's is [33, 50]\n");
+  EXPECT_FALSE(fs::exists(json) || fs::exists(html));
+  for (const auto& e : fs::directory_iterator(dir_)) EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos);
+
+  c = v4oracle("compare " + golden_ + " " + path("absent.h5") + reports, d);
+  EXPECT_EQ(c.status, 2);
+  EXPECT_EQ(c.err.rfind("v4oracle: error: " + path("absent.h5") + ": cannot open", 0), 0u) << c.err;
+  EXPECT_FALSE(fs::exists(json) || fs::exists(html));
+
+  c = v4oracle("compare " + golden_ + " " + same + " --policy ulp:x", d);
+  EXPECT_EQ(c.status, 2);
+  EXPECT_NE(c.err.find("policy 'ulp:x'"), std::string::npos) << c.err;
+}
