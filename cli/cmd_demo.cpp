@@ -6,6 +6,8 @@
 #include <filesystem>
 
 #include "cli/commands.h"
+#include "compare/compare.h"
+#include "compare/report.h"
 #include "golden/ops.h"
 
 namespace v4::cli {
@@ -64,6 +66,15 @@ void demo_gemm(const DemoArgs& a) {
   diff(canon[0].t, hop[0].t, "canonical vs hopper:");
   std::printf("   (hopper truncates each k32 wgmma to 13 fraction bits; a kernel on real tensor cores matches hopper,\n"
               "    a kernel with exact block sums matches canonical: the recipe is part of the verdict)\n");
+
+  std::printf("\n4. The comparator on the hopper output as if it were a candidate kernel's, golden = canonical\n");
+  const std::string golden = inputs;
+  const std::string cand = (std::filesystem::path(a.out_dir) / "fp8_gemm_hopper.h5").string();
+  const std::string html = (std::filesystem::path(a.out_dir) / "compare_canonical_vs_hopper.html").string();
+  const compare::CompareResult r = compare::compare_files(golden, cand, compare::CompareOptions{});
+  compare::report_write_atomic(html, compare::report_html(r));
+  std::printf("   %s\n   HTML report: %s\n   (same check from the shell: v4oracle compare %s %s --html r.html; exit status 1)\n",
+              compare::report_summary_line(r).c_str(), html.c_str(), golden.c_str(), cand.c_str());
 }
 
 }  // namespace
