@@ -34,9 +34,6 @@ constexpr uint64_t kAll = 1ull << 32;
 struct Count {
   unsigned long long bad = 0;
   uint32_t first = 0xFFFFFFFFu;
-  void add(uint32_t u) {
-    if (bad++ == 0 || u < first) first = u;
-  }
 };
 
 template <class T>
