@@ -234,7 +234,7 @@ OpSpec act_quant_op() {
     act_quant_sim(x.as<uint16_t>(), rows, n, block, y.as<uint16_t>());
     std::vector<int64_t> blk(x.shape.size(), 1);
     blk.back() = block;
-    return std::vector<NamedTensor>{{"q", std::move(q), {"/s", blk}}, {"s", std::move(s)}, {"y", std::move(y)}};
+    return std::vector<NamedTensor>{{"q", std::move(q), {"/s", blk}, {"", "", "/x"}}, {"s", std::move(s)}, {"y", std::move(y)}};
   };
   return op;
 }
@@ -259,7 +259,7 @@ OpSpec fp4_act_quant_op() {
     fp4_act_quant_sim(x.as<uint16_t>(), rows, n, y.as<uint16_t>());
     std::vector<int64_t> blk(x.shape.size(), 1);
     blk.back() = kFp4Block;
-    return std::vector<NamedTensor>{{"q", std::move(q), {"/s", blk}}, {"s", std::move(s)}, {"y", std::move(y)}};
+    return std::vector<NamedTensor>{{"q", std::move(q), {"/s", blk}, {"", "", "/x"}}, {"s", std::move(s)}, {"y", std::move(y)}};
   };
   return op;
 }
@@ -487,7 +487,10 @@ std::vector<NamedTensor> op_run_to_file(const OpSpec& op, const std::optional<st
     if (reader) reader->read("/" + nt.name, std::nullopt, &attrs);  // keep the replayed file's scale links
     w.write("/" + nt.name, nt.t, attrs);
   }
-  for (const NamedTensor& nt : outputs) w.write("/" + nt.name, nt.t, nt.attrs);
+  for (const NamedTensor& nt : outputs) {
+    w.write("/" + nt.name, nt.t, nt.attrs);
+    if (!nt.links.empty()) golden_attach_links(w, "/" + nt.name, nt.links);
+  }
   w.commit();
   return outputs;
 }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "golden/golden_schema.h"
 #include "golden/tensor_io.h"
 #include "reference/formats.h"
 #include "reference/gemm.h"
@@ -21,6 +22,7 @@ struct NamedTensor {
   std::string name;
   Tensor t;
   TensorAttrs attrs{};
+  TensorLinks links{};  // e.g. a quantizer's codes link their `source` values, for rounding-tie analysis
 };
 
 // Where an op's inputs come from: a file (replay) or tensors generated from a seed. get() validates the

@@ -12,6 +12,7 @@
 #include <iterator>
 #include <string>
 
+#include "golden/file_meta.h"
 #include "golden/tensor_io.h"
 
 namespace fs = std::filesystem;
@@ -146,4 +147,47 @@ TEST_F(Cli, BadInputExitsTwoWithOneLineAndNoOutput) {
   // Usage errors are status 2 too.
   EXPECT_EQ(run("cast --to e9m9 --inputs x -o y").status, 2);
   EXPECT_EQ(run("frobnicate").status, 2);
+}
+
+// An act_quant op file links its codes to their source values, so the comparator can tell a code flip
+// on a rounding tie from a real one. Block max 448 gives scale 1 (docs/quantizers.md); 2.125 is the
+// midpoint of the e4m3 neighbours 2.0 (0x40, even) and 2.25 (0x41), so RNE gives 0x40; 2.0 is exact.
+TEST_F(Cli, CompareTellsRoundingTieFlipsInOpFiles) {
+  {
+    H5Writer w(path("x.h5"));
+    Tensor x = Tensor::make(Fmt::bf16, {1, 128}), block = Tensor::make(Fmt::i32, {});
+    for (int i = 0; i < 128; ++i) x.as<uint16_t>()[i] = 0x3F80;  // 1.0
+    x.as<uint16_t>()[0] = 0x43E0;                                 // 448
+    x.as<uint16_t>()[7] = 0x4008;                                 // 2.125
+    x.as<uint16_t>()[9] = 0x4000;                                 // 2.0
+    block.as<int32_t>()[0] = 128;
+    w.write("/x", x);
+    w.write("/block", block);
+    w.commit();
+  }
+  ASSERT_EQ(run("op act_quant --inputs " + path("x.h5") + " -o " + path("g.h5")).status, 0);
+  const H5Reader g(path("g.h5"));
+  ASSERT_EQ(g.read("/s").as<uint8_t>()[0], 127);
+  ASSERT_EQ(g.read("/q").as<uint8_t>()[7], 0x40);
+  ASSERT_EQ(g.read("/q").as<uint8_t>()[9], 0x40);
+  auto candidate = [&](const std::string& name, int flip_at) {
+    H5Writer w(path(name));
+    write_file_meta(w, "op", "act_quant");  // a candidate must carry the magic and schema version
+    for (const std::string& ds : g.datasets()) {
+      TensorAttrs attrs;
+      Tensor t = g.read(ds, std::nullopt, &attrs);
+      if (ds == "/q") t.as<uint8_t>()[flip_at] = 0x41;
+      w.write(ds, t, attrs);
+    }
+    w.commit();
+  };
+  candidate("tie.h5", 7);
+  candidate("real.h5", 9);
+  const CliRun tie = run("compare " + path("g.h5") + " " + path("tie.h5") + " --json " + path("tie.json"));
+  EXPECT_EQ(tie.status, 1) << tie.err;
+  EXPECT_NE(tie.out.find("on a rounding tie 1, not a tie 0"), std::string::npos) << tie.out;
+  const CliRun real = run("compare " + path("g.h5") + " " + path("real.h5"));
+  EXPECT_EQ(real.status, 1) << real.err;
+  EXPECT_NE(real.out.find("on a rounding tie 0, not a tie 1"), std::string::npos) << real.out;
+  EXPECT_NE(slurp(path("tie.json")).find("\"flips_on_tie\":1"), std::string::npos);
 }
