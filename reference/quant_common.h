@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "reference/act_quant.h"
 #include "reference/formats.h"
 
 namespace v4 {
@@ -26,6 +27,25 @@ inline float quant_block_amax(const uint16_t* x, int block, float floor) {
     if (a > amax) amax = a;
   }
   return nan ? f32_from_bits(kF32CanonicalNaN) : amax;
+}
+
+// The block walk both quantizers share: for every row (in parallel: rows are independent) and every
+// block of `block` elements, the block's scale code and value from its floored amax, then
+// body(element offset of the block, block index in the row's scale row, xb, scale code, scale value).
+template <class Body>
+void quant_for_each_block(const char* op, const uint16_t* x, int64_t rows, int64_t n, int block, float amax_floor,
+                          float inv_qmax, Body body) {
+  quant_check_shape(op, rows, n, block);
+  const int64_t nb = n / block;
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t b = 0; b < nb; ++b) {
+      const int64_t at = r * n + b * block;
+      const uint16_t* xb = x + at;
+      const uint8_t sc = fast_round_scale(quant_block_amax(xb, block, amax_floor), inv_qmax);
+      body(at, r * nb + b, xb, sc, ue8m0_decode(sc));
+    }
+  }
 }
 
 }  // namespace v4
