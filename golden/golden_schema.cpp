@@ -1,12 +1,16 @@
-// The golden schema: see golden_schema.h. HDF5 C API only; string attributes are variable-length UTF-8
-// (what h5py writes for a Python str), read back whether fixed- or variable-length.
+// The golden schema: see golden_schema.h. Links travel as TensorAttrs::extra string attributes, so
+// tensor_io alone writes and reads them; the HDF5 C API is used here for raw extents (and to tell a malformed
+// link attribute from an absent one).
 #include "golden/golden_schema.h"
 
 #include <hdf5.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 namespace v4::golden {
 
@@ -30,95 +34,49 @@ struct H5Id {
   operator hid_t() const { return id; }
 };
 
-// The same file-access properties as H5Writer/H5Reader: HDF5 refuses a second open of a file with a
-// different close degree.
-H5Id strong_fapl(bool v18) {
-  H5Id fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
-  H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
-  if (v18) H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18);
-  return fapl;
+// The links as TensorAttrs::extra entries, in the fixed order kind, scores, source (empty ones left out).
+std::vector<std::pair<std::string, std::string>> links_as_attrs(const std::string& dataset, const TensorLinks& links) {
+  if (!links.kind.empty() && links.kind != kKindTopkIndices)
+    throw std::invalid_argument("golden links: " + dataset + ": unknown kind '" + links.kind + "'");
+  if (links.kind == kKindTopkIndices && links.scores.empty())
+    throw std::invalid_argument("golden links: " + dataset + ": a topk_indices tensor needs its scores path");
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [name, value] : {std::pair{kAttrTensorKind, &links.kind}, std::pair{kAttrScores, &links.scores},
+                                    std::pair{kAttrSource, &links.source}})
+    if (!value->empty()) out.emplace_back(name, *value);
+  return out;
 }
 
-void write_str_attr(hid_t obj, const char* name, const std::string& value, const std::string& where) {
-  H5Id type(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(type, H5T_VARIABLE);
-  H5Tset_cset(type, H5T_CSET_UTF8);
-  H5Id space(H5Screate(H5S_SCALAR), H5Sclose);
-  if (H5Aexists(obj, name) > 0) H5Adelete(obj, name);
-  H5Id attr(H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
-  const char* p = value.c_str();
-  if (!attr.ok() || H5Awrite(attr, type, &p) < 0)
-    throw std::runtime_error("golden_attach_links: " + where + ": cannot write attribute " + name);
-}
-
-std::optional<std::string> read_str_attr(hid_t obj, const char* name, const std::string& file, const std::string& ds) {
-  if (H5Aexists(obj, name) <= 0) return std::nullopt;
-  H5Id attr(H5Aopen(obj, name, H5P_DEFAULT), H5Aclose);
-  H5Id ftype(H5Aget_type(attr), H5Tclose);
-  if (!attr.ok() || H5Tget_class(ftype) != H5T_STRING)
-    throw InputError(file, ds, std::string("attribute '") + name + "' should be a string");
-  H5Id space(H5Aget_space(attr), H5Sclose);
-  if (H5Sget_simple_extent_npoints(space) != 1)
-    throw InputError(file, ds, std::string("attribute '") + name + "' should be a single string");
-  H5Id mtype(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_cset(mtype, H5Tget_cset(ftype));
-  if (H5Tis_variable_str(ftype) > 0) {
-    H5Tset_size(mtype, H5T_VARIABLE);
-    char* p = nullptr;
-    if (H5Aread(attr, mtype, &p) < 0) throw InputError(file, ds, std::string("cannot read attribute '") + name + "'");
-    std::string s = p ? p : "";
-    H5free_memory(p);
-    return s;
-  }
-  const size_t n = H5Tget_size(ftype);
-  H5Tset_size(mtype, n);
-  H5Tset_strpad(mtype, H5Tget_strpad(ftype));
-  std::string buf(n + 1, '\0');
-  if (H5Aread(attr, mtype, buf.data()) < 0) throw InputError(file, ds, std::string("cannot read attribute '") + name + "'");
-  buf.resize(std::strlen(buf.c_str()));
-  if (H5Tget_strpad(ftype) == H5T_STR_SPACEPAD)
-    while (!buf.empty() && buf.back() == ' ') buf.pop_back();
-  return buf;
+TensorAttrs attrs_with_links(const std::string& dataset, const TensorAttrs& attrs, const TensorLinks& links) {
+  TensorAttrs a = attrs;
+  for (auto& attr : links_as_attrs(dataset, links)) a.extra.push_back(std::move(attr));
+  return a;
 }
 
 }  // namespace
 
 void golden_attach_links(H5Writer& w, const std::string& dataset, const TensorLinks& links) {
-  if (links.empty()) return;
-  if (!links.kind.empty() && links.kind != kKindTopkIndices)
-    throw std::invalid_argument("golden_attach_links: " + dataset + ": unknown kind '" + links.kind + "'");
-  if (links.kind == kKindTopkIndices && links.scores.empty())
-    throw std::invalid_argument("golden_attach_links: " + dataset + ": a topk_indices tensor needs its scores path");
-  H5Id fapl = strong_fapl(true);
-  H5Id file(H5Fopen(w.temp_path().c_str(), H5F_ACC_RDWR, fapl), H5Fclose);
-  if (!file.ok()) throw std::runtime_error("golden_attach_links: cannot reopen " + w.temp_path());
-  H5Id dset(H5Dopen2(file, dataset.c_str(), H5P_DEFAULT), H5Dclose);
-  if (!dset.ok()) throw std::invalid_argument("golden_attach_links: no dataset " + dataset);
-  if (!links.kind.empty()) write_str_attr(dset, kAttrTensorKind, links.kind, dataset);
-  if (!links.scores.empty()) write_str_attr(dset, kAttrScores, links.scores, dataset);
-  if (!links.source.empty()) write_str_attr(dset, kAttrSource, links.source, dataset);
+  for (const auto& [name, value] : links_as_attrs(dataset, links)) w.set_dataset_attr(dataset, name, value);
 }
 
 GoldenWriter::GoldenWriter(std::string path, const GoldenMeta& meta) : w_(std::move(path)) { write_golden_meta(w_, meta); }
 
 void GoldenWriter::write(const std::string& dataset, const Tensor& t, const TensorAttrs& attrs, const TensorLinks& links) {
-  w_.write(dataset, t, attrs);
-  golden_attach_links(w_, dataset, links);
+  w_.write(dataset, t, attrs_with_links(dataset, attrs, links));
 }
 
 H5DatasetStream GoldenWriter::begin_dataset(const std::string& dataset, Fmt fmt, std::vector<int64_t> shape,
                                             const TensorAttrs& attrs, const TensorLinks& links) {
-  H5DatasetStream s = w_.begin_dataset(dataset, fmt, std::move(shape), attrs);
-  golden_attach_links(w_, dataset, links);
-  return s;
+  return w_.begin_dataset(dataset, fmt, std::move(shape), attrs_with_links(dataset, attrs, links));
 }
 
-SchemaReader::SchemaReader(std::string path) : path_(std::move(path)) {
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+SchemaReader::SchemaReader(std::string path) : path_(std::move(path)), h5_(path_) {
   struct stat st;
   if (::stat(path_.c_str(), &st) != 0) throw InputError(path_, "", "cannot open: " + std::string(std::strerror(errno)));
   file_size_ = uint64_t(st.st_size);
-  H5Id fapl = strong_fapl(false);
+  // The same close degree as H5Reader's handle: HDF5 refuses a second open with a different one.
+  H5Id fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
   file_ = H5Fopen(path_.c_str(), H5F_ACC_RDONLY, fapl);
   if (file_ < 0) throw InputError(path_, "", "corrupt or truncated HDF5 file");
 }
@@ -128,12 +86,16 @@ SchemaReader::~SchemaReader() {
 }
 
 TensorLinks SchemaReader::links(const std::string& dataset) const {
-  H5Id dset(H5Dopen2(file_, dataset.c_str(), H5P_DEFAULT), H5Dclose);
-  if (!dset.ok()) throw InputError(path_, dataset, "no such dataset");
+  const std::vector<std::pair<std::string, std::string>> extra = h5_.info(dataset).attrs.extra;
   TensorLinks l;
-  l.kind = read_str_attr(dset, kAttrTensorKind, path_, dataset).value_or("");
-  l.scores = read_str_attr(dset, kAttrScores, path_, dataset).value_or("");
-  l.source = read_str_attr(dset, kAttrSource, path_, dataset).value_or("");
+  for (const auto& [name, field] : {std::pair{kAttrTensorKind, &l.kind}, std::pair{kAttrScores, &l.scores},
+                                    std::pair{kAttrSource, &l.source}}) {
+    const auto it = std::find_if(extra.begin(), extra.end(), [&](const auto& a) { return a.first == name; });
+    if (it != extra.end())
+      *field = it->second;
+    else if (H5Aexists_by_name(file_, dataset.c_str(), name, H5P_DEFAULT) > 0)  // not a single string: not in extra
+      throw InputError(path_, dataset, std::string("attribute '") + name + "' should be a single string");
+  }
   if (!l.kind.empty() && l.kind != kKindTopkIndices)
     throw InputError(path_, dataset, "unknown kind '" + l.kind + "' (known: topk_indices)");
   if (l.kind == kKindTopkIndices && l.scores.empty())

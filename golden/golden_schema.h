@@ -2,8 +2,9 @@
 // /layers/<L>/<component>/<tensor>, the per-dataset semantic links the comparator needs (index tensors
 // and the scores they were selected from; quantized tensors and the pre-quantization values they were
 // rounded from), a GoldenWriter that stamps root metadata and writes tensors with those links, and a
-// SchemaReader for what H5Reader does not expose: the links, and the file offset of contiguous
-// datasets (so the comparator can stream data with plain pread, from two threads, bounded memory).
+// SchemaReader for what H5Reader does not interpret: the links (stored as TensorAttrs::extra string
+// attributes), and the file offset of contiguous datasets (so the comparator can stream data with plain
+// pread, from two threads, bounded memory).
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -14,7 +15,8 @@
 
 namespace v4::golden {
 
-// Dataset attributes beyond format/logical_shape/scale/block/sha256 (all optional strings):
+// Dataset attributes beyond format/logical_shape/scale/block/sha256 (all optional strings, written as
+// TensorAttrs::extra after any extra attributes of the caller's own, in the order kind, scores, source):
 //   kind   = "topk_indices": an index tensor [..., k] selecting k of the last dim of `scores`
 //            (same leading dims), ordered by the design.md §3 top-k rule (larger score first, equal
 //            scores -> smaller index first).
@@ -38,7 +40,8 @@ struct TensorLinks {
 std::string golden_layer_path(int64_t layer, const std::string& component, const std::string& tensor);
 
 // Writes a golden file atomically (H5Writer underneath): root metadata first, then tensors in model
-// order. Same calls with the same data => byte-identical file.
+// order, each with its links among its attributes. Same calls with the same data => byte-identical file.
+// Links the reader would reject (unknown kind; topk_indices without scores) are std::invalid_argument.
 class GoldenWriter {
  public:
   GoldenWriter(std::string path, const GoldenMeta& meta);
@@ -47,7 +50,7 @@ class GoldenWriter {
                    const TensorAttrs& attrs = {}, const TensorLinks& links = {}) {
     write(golden_layer_path(layer, component, tensor), t, attrs, links);
   }
-  // Streamed dataset (tensors too big for memory); the links are attached at creation.
+  // Streamed dataset (tensors too big for memory); the links are written at creation.
   H5DatasetStream begin_dataset(const std::string& dataset, Fmt fmt, std::vector<int64_t> shape,
                                 const TensorAttrs& attrs = {}, const TensorLinks& links = {});
   H5Writer& h5() { return w_; }
@@ -57,8 +60,8 @@ class GoldenWriter {
   H5Writer w_;
 };
 
-// Attaches the links of `dataset` in a file H5Writer is writing (opens its temporary file a second time
-// in this process; HDF5 shares the open file). Needed because TensorAttrs carries only scale/block.
+// Adds links to a dataset `w` has already written (H5Writer::set_dataset_attr: after its other
+// attributes), for writers that hold a plain H5Writer; same checks as GoldenWriter::write.
 void golden_attach_links(H5Writer& w, const std::string& dataset, const TensorLinks& links);
 
 // Where a dataset's bytes lie in the file, when they can be read with pread: contiguous layout,
@@ -69,7 +72,7 @@ struct RawExtent {
   uint64_t bytes = 0;
 };
 
-// Read-only access to the schema parts H5Reader does not expose. Errors are InputErrors naming the file.
+// Read-only access to the schema parts H5Reader does not interpret. Errors are InputErrors naming the file.
 class SchemaReader {
  public:
   explicit SchemaReader(std::string path);
@@ -84,7 +87,8 @@ class SchemaReader {
 
  private:
   std::string path_;
-  int64_t file_ = -1;  // hid_t
+  H5Reader h5_;        // reads the link attributes (TensorAttrs::extra)
+  int64_t file_ = -1;  // hid_t, for raw_extent
   uint64_t file_size_ = 0;
 };
 

@@ -2,7 +2,8 @@
 // validating reader. Only the HDF5 C API is used. Reproducible bytes come from: no object timestamps,
 // libver bounds pinned to the 1.8 format, contiguous layout allocated at creation without fill writes,
 // and a fixed order of metadata operations per dataset (create, format, logical_shape, scale, block,
-// data, sha256).
+// extra attributes in their given order, data, sha256). Datasets track attribute creation order, so the
+// reader returns the extra attributes in the order they were written.
 #include "golden/tensor_io.h"
 
 #include <fcntl.h>
@@ -435,14 +436,14 @@ int attr_rank(hid_t attr) {
   return H5Sget_simple_extent_ndims(space);
 }
 
-std::optional<std::string> read_str_attr(hid_t obj, const char* name, const Where& w) {
-  Hid attr = open_attr(obj, name, w);
-  if (!attr.ok()) return std::nullopt;
+bool attr_is_single_string(hid_t attr) {
   Hid ftype(H5Aget_type(attr), H5Tclose);
-  const std::string what = std::string("attribute '") + name + "'";
-  if (H5Tget_class(ftype) != H5T_STRING)
-    w.fail(what + " should be a string but is stored as " + h5_type_name(ftype));
-  if (attr_npoints(attr) != 1) w.fail(what + " should be a single string");
+  return H5Tget_class(ftype) == H5T_STRING && attr_npoints(attr) == 1;
+}
+
+// The value of an open single-string attribute, fixed- or variable-length, ASCII or UTF-8.
+std::string str_attr_value(hid_t attr, const std::string& what, const Where& w) {
+  Hid ftype(H5Aget_type(attr), H5Tclose);
   Hid mtype(H5Tcopy(H5T_C_S1), H5Tclose);
   H5Tset_cset(mtype, H5Tget_cset(ftype));  // HDF5 does not convert between ASCII and UTF-8
   if (H5Tis_variable_str(ftype) > 0) {
@@ -464,19 +465,88 @@ std::optional<std::string> read_str_attr(hid_t obj, const char* name, const Wher
   return buf;
 }
 
+// An attribute of one HDF5 type class (`want` names it in the message), or an empty Hid when absent.
+Hid open_attr_of_class(hid_t obj, const char* name, H5T_class_t cls, const char* want, const Where& w) {
+  Hid attr = open_attr(obj, name, w);
+  if (!attr.ok()) return attr;
+  Hid ftype(H5Aget_type(attr), H5Tclose);
+  if (H5Tget_class(ftype) != cls)
+    w.fail(std::string("attribute '") + name + "' should be " + want + " but is stored as " + h5_type_name(ftype));
+  return attr;
+}
+
+std::optional<std::string> read_str_attr(hid_t obj, const char* name, const Where& w) {
+  Hid attr = open_attr_of_class(obj, name, H5T_STRING, "a string", w);
+  if (!attr.ok()) return std::nullopt;
+  const std::string what = std::string("attribute '") + name + "'";
+  if (attr_npoints(attr) != 1) w.fail(what + " should be a single string");
+  return str_attr_value(attr, what, w);
+}
+
 // An integer array attribute (any integer storage type; rank 0 or 1), read as int64.
 std::optional<std::vector<int64_t>> read_i64s_attr(hid_t obj, const char* name, const Where& w) {
-  Hid attr = open_attr(obj, name, w);
+  Hid attr = open_attr_of_class(obj, name, H5T_INTEGER, "an integer array", w);
   if (!attr.ok()) return std::nullopt;
-  Hid ftype(H5Aget_type(attr), H5Tclose);
   const std::string what = std::string("attribute '") + name + "'";
-  if (H5Tget_class(ftype) != H5T_INTEGER)
-    w.fail(what + " should be an integer array but is stored as " + h5_type_name(ftype));
   if (attr_rank(attr) > 1) w.fail(what + " should be a 1-D integer array");
   std::vector<int64_t> v(size_t(attr_npoints(attr)));
   if (!v.empty() && H5Aread(attr, H5T_NATIVE_INT64, v.data()) < 0)
     w.fail("cannot read " + what + ": " + hdf5_error_text());
   return v;
+}
+
+// ---- extra attributes (TensorAttrs::extra) ----
+
+herr_t collect_attr_name(hid_t, const char* name, const H5A_info_t*, void* out) {
+  static_cast<std::vector<std::string>*>(out)->emplace_back(name);
+  return 0;
+}
+
+// Attribute names of a dataset in creation order when it tracks it, else in name order.
+std::vector<std::string> dataset_attr_names(hid_t dset, const Where& w) {
+  std::vector<std::string> names;
+  Hid dcpl(H5Dget_create_plist(dset), H5Pclose);
+  unsigned flags = 0;
+  if (dcpl.ok() && H5Pget_attr_creation_order(dcpl, &flags) >= 0 && (flags & H5P_CRT_ORDER_TRACKED)) {
+    hsize_t idx = 0;
+    if (H5Aiterate2(dset, H5_INDEX_CRT_ORDER, H5_ITER_INC, &idx, collect_attr_name, &names) >= 0) return names;
+    names.clear();  // tracked but not indexed, in dense storage: fall back to name order
+  }
+  hsize_t idx = 0;
+  if (H5Aiterate2(dset, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_attr_name, &names) < 0)
+    w.fail("cannot list the attributes: " + hdf5_error_text());
+  return names;
+}
+
+bool attr_reserved(std::string_view name) {
+  return std::find(kReservedTensorAttrs.begin(), kReservedTensorAttrs.end(), name) != kReservedTensorAttrs.end();
+}
+
+// TensorAttrs::extra of a dataset: its single-string attributes with unreserved names.
+std::vector<std::pair<std::string, std::string>> read_extra_attrs(hid_t dset, const Where& w) {
+  std::vector<std::pair<std::string, std::string>> extra;
+  for (const std::string& name : dataset_attr_names(dset, w)) {
+    if (attr_reserved(name)) continue;
+    Hid attr = open_attr(dset, name.c_str(), w);
+    if (attr.ok() && attr_is_single_string(attr))
+      extra.emplace_back(name, str_attr_value(attr, "attribute '" + name + "'", w));
+  }
+  return extra;
+}
+
+// What H5Writer accepts as an extra attribute name: non-empty, not reserved (and, in one list, not repeated).
+void check_extra_attr_name(const std::string& dataset, const std::string& name) {
+  if (name.empty()) throw std::invalid_argument("H5Writer: " + dataset + ": empty attribute name");
+  if (attr_reserved(name))
+    throw std::invalid_argument("H5Writer: " + dataset + ": attribute '" + name + "' is reserved for tensor_io");
+}
+void check_extra_attrs(const std::string& dataset, const std::vector<std::pair<std::string, std::string>>& extra) {
+  for (size_t i = 0; i < extra.size(); ++i) {
+    check_extra_attr_name(dataset, extra[i].first);
+    for (size_t j = 0; j < i; ++j)
+      if (extra[j].first == extra[i].first)
+        throw std::invalid_argument("H5Writer: " + dataset + ": attribute '" + extra[i].first + "' given twice");
+  }
 }
 
 std::string parent_dir(const std::string& path) {
@@ -557,6 +627,7 @@ int64_t H5Writer::create_dataset(const std::string& path, Fmt fmt, const std::ve
     for (int64_t b : attrs.block)
       if (b <= 0) throw std::invalid_argument("H5Writer: " + full + ": block entries must be positive");
   }
+  check_extra_attrs(full, attrs.extra);
 
   // Intermediate groups, each tracking link creation order.
   Hid gcpl = group_create_plist();
@@ -580,6 +651,7 @@ int64_t H5Writer::create_dataset(const std::string& path, Fmt fmt, const std::ve
   H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);  // file layout independent of when rows arrive
   H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);    // every byte is written by us (finish() checks)
   H5Pset_obj_track_times(dcpl, false);
+  H5Pset_attr_creation_order(dcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);  // extra attrs keep their order
   hid_t dset = H5Dcreate2(file_, full.c_str(), fmt_file_type(fmt), space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
   h5_check_id(dset, "H5Writer: creating dataset " + full);
   try {
@@ -587,6 +659,7 @@ int64_t H5Writer::create_dataset(const std::string& path, Fmt fmt, const std::ve
     write_i64s_attr(dset, "logical_shape", shape);
     if (!attrs.scale.empty()) write_str_attr(dset, "scale", attrs.scale);
     if (!attrs.block.empty()) write_i64s_attr(dset, "block", attrs.block);
+    for (const auto& [name, value] : attrs.extra) write_str_attr(dset, name.c_str(), value);
   } catch (...) {
     H5Dclose(dset);
     throw;
@@ -649,6 +722,23 @@ void H5Writer::set_root_attr(const std::string& name, double value) {
   require_open("set_root_attr");
   if (H5Aexists(file_, name.c_str()) > 0) h5_check(H5Adelete(file_, name.c_str()), "H5Writer: replacing " + name);
   write_scalar_attr(file_, name.c_str(), H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, value);
+}
+
+void H5Writer::set_dataset_attr(const std::string& dataset, const std::string& name, const std::string& value) {
+  require_open("set_dataset_attr");
+  const std::vector<std::string> parts = split_path(dataset);
+  const std::string full = parts.empty() ? dataset : join_path(parts, parts.size());
+  check_extra_attr_name(full, name);
+  if (object_type(file_, parts) != H5I_DATASET) throw std::invalid_argument("H5Writer: no dataset " + full);
+  Hid dset(H5Dopen2(file_, full.c_str(), H5P_DEFAULT), H5Dclose);
+  h5_check_id(dset, "H5Writer: opening dataset " + full);
+  try {
+    if (H5Aexists(dset, name.c_str()) > 0) h5_check(H5Adelete(dset, name.c_str()), "H5Writer: replacing " + name);
+    write_str_attr(dset, name.c_str(), value);
+  } catch (...) {
+    poisoned_ = true;  // the attribute may be gone without its replacement
+    throw;
+  }
 }
 
 namespace {
@@ -872,6 +962,7 @@ TensorInfo inspect(hid_t dset, const Where& w) {
     info.attrs.block = *block;
   }
   if (auto sha = read_str_attr(dset, "sha256", w)) info.sha256 = *sha;
+  info.attrs.extra = read_extra_attrs(dset, w);
 
   const auto bytes = checked_bytes(info.stored_shape, int64_t(fmt_storage_size(info.fmt)));
   if (!bytes) w.fail("shape " + shape_str(info.stored_shape) + " is too large");
@@ -1044,13 +1135,7 @@ std::optional<double> H5Reader::root_f64(const std::string& name) const {
 std::vector<std::string> H5Reader::root_attr_names() const {
   std::vector<std::string> names;
   hsize_t idx = 0;
-  H5Aiterate2(
-      file_, H5_INDEX_NAME, H5_ITER_INC, &idx,
-      [](hid_t, const char* name, const H5A_info_t*, void* out) -> herr_t {
-        static_cast<std::vector<std::string>*>(out)->emplace_back(name);
-        return 0;
-      },
-      &names);
+  H5Aiterate2(file_, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_attr_name, &names);
   return names;
 }
 

@@ -1,8 +1,9 @@
 // HDF5 tensor IO: the storage layer under every golden file (design.md §5). A tensor is a logical format
 // (Fmt), a logical shape and its raw little-endian storage bytes; low-precision data is stored as raw
 // codes (uint8/uint16), never widened. Every dataset carries `format`, `logical_shape` and `sha256`
-// attributes (plus `scale`/`block` for quantized tensors); groups track creation order so readers walk
-// tensors in model order. H5Writer writes to a temporary file and renames it on commit (atomic);
+// attributes (plus `scale`/`block` for quantized tensors, and any extra string attributes a layer above
+// names, such as golden_schema's links); groups and dataset attributes track creation order so readers
+// walk tensors in model order and extra attributes in the order they were written. H5Writer writes to a temporary file and renames it on commit (atomic);
 // H5Reader validates everything it reads and reports bad input as one-line InputErrors.
 // Uses the HDF5 C API only; not thread-safe (one reader or writer per thread). docs/hdf5-tensors.md.
 #pragma once
@@ -14,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "golden/input_error.h"
@@ -68,11 +70,20 @@ struct Tensor {
   void check_view_size(size_t elem_size) const;
 };
 
-// Link from a quantized tensor to its scale dataset: `scale` is the scale dataset's path, `block` the
-// block shape in logical elements (one entry per dimension). Both empty for unquantized tensors.
+// Dataset attribute names tensor_io itself writes and interprets; `extra` may not use them.
+inline constexpr std::array<std::string_view, 5> kReservedTensorAttrs = {"format", "logical_shape", "scale", "block",
+                                                                          "sha256"};
+
+// A dataset's attributes beyond its format and shape. `scale`/`block` link a quantized tensor to its
+// scale dataset: `scale` is the scale dataset's path, `block` the block shape in logical elements (one
+// entry per dimension); both empty for unquantized tensors. `extra` holds further string attributes in
+// order: written in that order (a reserved or repeated name is std::invalid_argument); read back as every
+// single-string attribute whose name is not reserved, in creation order where the dataset tracks it
+// (ours do), else in name order. Attributes of other types and string arrays are not read into `extra`.
 struct TensorAttrs {
   std::string scale;
   std::vector<int64_t> block;
+  std::vector<std::pair<std::string, std::string>> extra{};  // {} keeps {scale, block} initializers warning-free
   bool operator==(const TensorAttrs&) const = default;
 };
 
@@ -168,6 +179,11 @@ class H5Writer {
     set_root_attr(name, int64_t(value));
   }
   void set_root_attr(const std::string& name, double value);
+
+  // A string attribute on a dataset already written (or being streamed), after its other attributes, as
+  // if it had been in TensorAttrs::extra; setting a name again replaces it (and moves it last). A reserved
+  // name or a missing dataset is std::invalid_argument.
+  void set_dataset_attr(const std::string& dataset, const std::string& name, const std::string& value);
 
   void commit();
   const std::string& final_path() const { return final_path_; }

@@ -1,8 +1,10 @@
 // The golden schema (golden/file_meta, golden/golden_schema): same (config, seed, recipe, version) =>
-// byte-identical file; root metadata validated with one-line errors; semantic links round-trip; raw
-// extents point at the data bytes; and the documented h5py example writes a candidate that the
-// comparator accepts bit for bit against a golden built independently here in C++.
+// byte-identical file; root metadata validated with one-line errors; semantic links round-trip by every
+// write path (as tensor_io extra attributes); raw extents point at the data bytes; and the documented
+// h5py example writes a candidate that the comparator accepts bit for bit against a golden built
+// independently here in C++.
 #include <gtest/gtest.h>
+#include <hdf5.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -184,10 +186,68 @@ TEST_F(GoldenSchema, LinksAndRawExtents) {
     const Tensor t = r.read(d);
     EXPECT_EQ(all.compare(size_t(ext->offset), size_t(ext->bytes), reinterpret_cast<const char*>(t.data.data()), t.data.size()), 0);
   }
+  // The links are plain extra string attributes to tensor_io.
+  EXPECT_EQ(r.info("/layers/1/indexer/topk").attrs.extra,
+            (std::vector<std::pair<std::string, std::string>>{{"kind", "topk_indices"}, {"scores", "/layers/1/indexer/scores"}}));
   // A writer refuses links that the reader would reject.
   GoldenWriter w(path("x.h5"), GoldenMeta{});
   EXPECT_THROW(w.write("/a", Tensor::make(Fmt::i32, {2, 2}), {}, {kKindTopkIndices, "", ""}), std::invalid_argument);
   EXPECT_THROW(w.write("/b", Tensor::make(Fmt::i32, {2, 2}), {}, {"routing", "/s", ""}), std::invalid_argument);
+  EXPECT_THROW(golden_attach_links(w.h5(), "/c", {"routing", "/s", ""}), std::invalid_argument);
+}
+
+// Links written by every path -- GoldenWriter::write after the caller's own extras, a streamed dataset,
+// golden_attach_links on a plain H5Writer (what `v4oracle op` does) -- read back through SchemaReader and
+// as H5Reader extras in the documented order. A link attribute that is not a single string is an
+// InputError, not a silently missing link.
+TEST_F(GoldenSchema, LinksByEveryWritePath) {
+  using Extra = std::vector<std::pair<std::string, std::string>>;
+  {
+    GoldenWriter w(path("g.h5"), GoldenMeta{});
+    w.write("/v", Tensor::make(Fmt::f32, {2, 4}));
+    w.write("/q", Tensor::make(Fmt::e4m3fn, {2, 4}), {"", {}, {{"note", "n"}}}, {"", "", "/v"});
+    H5DatasetStream st = w.begin_dataset("/t", Fmt::i32, {2, 1}, {}, {kKindTopkIndices, "/v", ""});
+    st.write_rows(0, 2, Tensor::make(Fmt::i32, {2, 1}).data.data());
+    st.finish();
+    w.commit();
+  }
+  {
+    H5Writer w(path("op.h5"));
+    w.write("/v", Tensor::make(Fmt::f32, {2, 4}));
+    w.write("/q", Tensor::make(Fmt::e4m3fn, {2, 4}));
+    golden_attach_links(w, "/q", {"", "", "/v"});
+    EXPECT_THROW(golden_attach_links(w, "/absent", {"", "", "/v"}), std::invalid_argument);
+    golden_attach_links(w, "/absent", {});  // nothing to attach: nothing checked
+    w.commit();
+  }
+  SchemaReader g(path("g.h5")), op(path("op.h5"));
+  H5Reader gr(path("g.h5")), opr(path("op.h5"));
+  EXPECT_EQ(g.links("/q"), (TensorLinks{"", "", "/v"}));
+  EXPECT_EQ(gr.info("/q").attrs.extra, (Extra{{"note", "n"}, {"source", "/v"}}));
+  EXPECT_EQ(g.links("/t"), (TensorLinks{kKindTopkIndices, "/v", ""}));
+  EXPECT_EQ(op.links("/q"), (TensorLinks{"", "", "/v"}));
+  EXPECT_EQ(opr.info("/q").attrs.extra, (Extra{{"source", "/v"}}));
+  EXPECT_TRUE(op.links("/v").empty());
+
+  const std::string bad = path("bad.h5");
+  {
+    H5Writer w(bad);
+    w.write("/t", Tensor::make(Fmt::i32, {2, 1}));
+    w.commit();
+  }
+  {
+    const hid_t f = H5Fopen(bad.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), d = H5Dopen2(f, "/t", H5P_DEFAULT);
+    const hid_t s = H5Screate(H5S_SCALAR), a = H5Acreate2(d, "kind", H5T_STD_I32LE, s, H5P_DEFAULT, H5P_DEFAULT);
+    const int32_t one = 1;
+    H5Awrite(a, H5T_NATIVE_INT32, &one);
+    H5Aclose(a), H5Sclose(s), H5Dclose(d), H5Fclose(f);
+  }
+  try {
+    SchemaReader(bad).links("/t");
+    ADD_FAILURE() << "accepted an integer 'kind'";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.problem, "attribute 'kind' should be a single string");
+  }
 }
 
 // docs/golden-schema.md's Python example writes a valid candidate; built here independently from the

@@ -1,8 +1,9 @@
-// Tests for golden/tensor_io: formats and storage types, round trips, creation-order walks, byte-identical
-// output, atomic commit, every InputError with its exact text, SHA-256 against published vectors, row
-// streaming, and interchange with h5py (/usr/bin/python3). Bad files are built directly with the HDF5 C API
-// so the reader is tested against files it did not write. Expected values: published SHA-256 vectors
-// (FIPS 180-2 appendix B), digests from Python's hashlib (OpenSSL), hand-derived orders and messages.
+// Tests for golden/tensor_io: formats and storage types, round trips, extra string attributes in order,
+// creation-order walks, byte-identical output, atomic commit, every InputError with its exact text,
+// SHA-256 against published vectors, row streaming, and interchange with h5py (/usr/bin/python3). Bad
+// files are built directly with the HDF5 C API so the reader is tested against files it did not write.
+// Expected values: published SHA-256 vectors (FIPS 180-2 appendix B), digests from Python's hashlib
+// (OpenSSL), hand-derived orders and messages.
 #include "golden/tensor_io.h"
 
 #include <gtest/gtest.h>
@@ -315,6 +316,87 @@ TEST_F(TensorIo, QuantizedScaleLinkAndInfo) {
   EXPECT_EQ(r.info("/layers/0/ffn/w1_scale").attrs, TensorAttrs{});
 }
 
+// Extra string attributes come back in the order written (deliberately not name order), through info,
+// read and a streamed dataset; 12 of them exceed HDF5's 8 compact attributes, so the dense attribute
+// storage and its creation-order index are exercised too. set_dataset_attr appends; setting a name
+// again moves it last.
+TEST_F(TensorIo, ExtraAttributesRoundTripInOrder) {
+  using Extra = std::vector<std::pair<std::string, std::string>>;
+  const Extra few = {{"zeta", "z"}, {"kind", "topk_indices"}, {"alpha", "/layers/0/x"}, {"note", "\u00e9 \u4e2d"}, {"empty", ""}};
+  Extra many;
+  for (int i = 11; i >= 0; --i) many.emplace_back(std::string("k").append(std::to_string(i)), std::string(size_t(i), char('a' + i)));
+  const std::string p = path("extra.h5");
+  {
+    H5Writer w(p);
+    w.write("/q", pattern_tensor(Fmt::e4m3fn, {2, 4}), {"/s", {1, 4}, few});
+    w.write("/s", pattern_tensor(Fmt::ue8m0, {2, 1}));
+    w.write("/many", pattern_tensor(Fmt::f32, {3}), {"", {}, many});
+    H5DatasetStream st = w.begin_dataset("/streamed", Fmt::bf16, {4, 2}, {"", {}, {{"b", "1"}, {"a", "2"}}});
+    w.set_dataset_attr("/streamed", "c", "3");  // while the stream is open
+    st.write_rows(0, 4, pattern_tensor(Fmt::bf16, {4, 2}).data.data());
+    st.finish();
+    w.set_dataset_attr("/s", "source", "/q");
+    w.set_dataset_attr("/s", "after", "x");
+    w.set_dataset_attr("/s", "source", "/many");  // replaces, now last
+    w.commit();
+  }
+  H5Reader r(p);
+  EXPECT_EQ(r.info("/q").attrs, (TensorAttrs{"/s", {1, 4}, few}));
+  TensorAttrs a;
+  r.read("/q", Fmt::e4m3fn, &a);
+  EXPECT_EQ(a.extra, few);
+  EXPECT_EQ(r.info("/many").attrs.extra, many);
+  EXPECT_EQ(r.info("/streamed").attrs.extra, (Extra{{"b", "1"}, {"a", "2"}, {"c", "3"}}));
+  EXPECT_EQ(r.info("/s").attrs.extra, (Extra{{"after", "x"}, {"source", "/many"}}));
+  for (const char* d : {"/q", "/s", "/many", "/streamed"}) EXPECT_TRUE(r.verify_hash(d)) << d;
+}
+
+// Names tensor_io owns cannot be written as extras, by any path; neither can a repeated or empty name.
+// A refused write leaves nothing behind: the same path can be written afterwards.
+TEST_F(TensorIo, ExtraAttributesRejectReservedNames) {
+  H5Writer w(path("reserved.h5"));
+  const Tensor t = pattern_tensor(Fmt::f32, {2, 2});
+  for (const char* name : {"format", "logical_shape", "scale", "block", "sha256", ""}) {
+    SCOPED_TRACE(name);
+    EXPECT_THROW(w.write("/t", t, {"", {}, {{"ok", "1"}, {name, "x"}}}), std::invalid_argument);
+    EXPECT_THROW(w.begin_dataset("/t", Fmt::f32, {2, 2}, {"", {}, {{name, "x"}}}), std::invalid_argument);
+  }
+  EXPECT_THROW(w.write("/t", t, {"", {}, {{"dup", "1"}, {"dup", "2"}}}), std::invalid_argument);
+  w.write("/t", t);
+  for (const char* name : {"format", "logical_shape", "scale", "block", "sha256", ""})
+    EXPECT_THROW(w.set_dataset_attr("/t", name, "x"), std::invalid_argument) << name;
+  EXPECT_THROW(w.set_dataset_attr("/absent", "note", "x"), std::invalid_argument);
+  w.commit();
+  H5Reader r(path("reserved.h5"));
+  EXPECT_TRUE(r.info("/t").attrs.extra.empty());
+  EXPECT_TRUE(r.verify_hash("/t"));
+}
+
+// A file we did not write: its dataset does not track attribute creation order, so extras come back in
+// name order; a fixed-length string is an extra like a variable-length one; an integer attribute and a
+// string array are not extras (and do not make the dataset unreadable).
+TEST_F(TensorIo, ExtraAttributesOfForeignFiles) {
+  const std::string p = path("foreign.h5");
+  {
+    RawFile f(p);
+    const hid_t d = f.dataset("/x", H5T_IEEE_F32LE, {2});
+    raw_str_attr(d, "zz", "last");
+    raw_str_attr(d, "format", "f32");
+    raw_i64s_attr(d, "count", {3});
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, 2);
+    hsize_t n = 2;
+    hid_t s = H5Screate_simple(1, &n, nullptr);
+    hid_t a = H5Acreate2(d, "names", t, s, H5P_DEFAULT, H5P_DEFAULT);
+    H5Awrite(a, t, "abcd");
+    H5Aclose(a), H5Sclose(s), H5Tclose(t);
+    raw_str_attr(d, "aa", "first");
+    H5Dclose(d);
+  }
+  EXPECT_EQ(H5Reader(p).info("/x").attrs.extra,
+            (std::vector<std::pair<std::string, std::string>>{{"aa", "first"}, {"zz", "last"}}));
+}
+
 // =============================================================================================
 // Walk order, root attributes
 // =============================================================================================
@@ -390,14 +472,14 @@ void write_sample(H5Writer& w, bool streamed) {
   w.write("/layers/0/attn/q_scale", pattern_tensor(Fmt::ue8m0, {64, 1}, 3));
   const Tensor big = pattern_tensor(Fmt::bf16, {300, 70}, 4);
   if (streamed) {
-    H5DatasetStream s = w.begin_dataset("/layers/0/ffn/h", Fmt::bf16, big.shape);
+    H5DatasetStream s = w.begin_dataset("/layers/0/ffn/h", Fmt::bf16, big.shape, {"", {}, {{"source", "/inputs/x"}}});
     const int64_t row_bytes = s.stored_bytes_for_rows(1);
     for (int64_t r = 0; r < 300; r += 64) s.write_rows(r, std::min<int64_t>(64, 300 - r), big.data.data() + r * row_bytes);
     s.finish();
   } else {
-    w.write("/layers/0/ffn/h", big);
+    w.write("/layers/0/ffn/h", big, {"", {}, {{"source", "/inputs/x"}}});
   }
-  w.write("/layers/1/moe/idx", pattern_tensor(Fmt::i32, {5, 6}, 5));
+  w.write("/layers/1/moe/idx", pattern_tensor(Fmt::i32, {5, 6}, 5), {"", {}, {{"kind", "topk_indices"}, {"scores", "/x"}}});
   w.write("/layers/1/moe/fp4", pattern_tensor(Fmt::e2m1x2, {3, 7}, 6));
 }
 }  // namespace
@@ -756,7 +838,7 @@ TEST_F(TensorIo, InterchangeWithH5py) {
     w.write("/a/bf16", pattern_tensor(Fmt::bf16, {5}, 2));
     w.write("/b/fp4", pattern_tensor(Fmt::e2m1x2, {2, 7}, 3), {"/b/fp4_scale", {1, 7}});
     w.write("/b/fp4_scale", pattern_tensor(Fmt::ue8m0, {2, 1}, 4));
-    w.write("/i64", pattern_tensor(Fmt::i64, {2}, 5));
+    w.write("/i64", pattern_tensor(Fmt::i64, {2}, 5), {"", {}, {{"zeta", "z"}, {"note", "\u00e9"}}});
     w.set_root_attr("magic", "v4oracle-golden");
     w.commit();
   }
@@ -769,6 +851,9 @@ with h5py.File(inp, "w") as f:
     c = f.create_dataset("codes", data=np.array([[0, 1, 0x7F], [0x80, 0xFE, 0x38]], dtype=np.uint8))
     c.attrs["format"] = "e4m3fn"
     c.attrs["logical_shape"] = [2, 3]
+    c.attrs["zz"] = "z"
+    c.attrs["note"] = "from h5py"
+    c.attrs["count"] = 3
 want = {"/a/f32": ("f32", "float32", [3, 4]), "/a/bf16": ("bf16", "uint16", [5]),
         "/b/fp4": ("e2m1x2", "uint8", [2, 7]), "/b/fp4_scale": ("ue8m0", "uint8", [2, 1]),
         "/i64": ("i64", "int64", [2])}
@@ -783,6 +868,10 @@ with h5py.File(ours, "r") as f:
         if hashlib.sha256(d[()].tobytes()).hexdigest() != d.attrs["sha256"]: bad.append(name + " sha256")
     if f["/b/fp4"].shape != (2, 4): bad.append("fp4 stored shape %r" % (f["/b/fp4"].shape,))
     if f["/b/fp4"].attrs["scale"] != "/b/fp4_scale" or list(f["/b/fp4"].attrs["block"]) != [1, 7]: bad.append("scale link")
+    e = f["/i64"].attrs
+    if list(e) != ["format", "logical_shape", "zeta", "note", "sha256"]: bad.append("attribute order %r" % list(e))
+    if not (type(e["zeta"]) is str and e["zeta"] == "z" and type(e["note"]) is str and e["note"] == "\u00e9"):
+        bad.append("extra attributes %r %r" % (e["zeta"], e["note"]))
 if bad: print("\n".join(bad))
 sys.exit(1 if bad else 0)
 )PY";
@@ -797,4 +886,7 @@ sys.exit(1 if bad else 0)
   EXPECT_EQ(c.shape, (std::vector<int64_t>{2, 3}));
   EXPECT_EQ(c.data, (std::vector<uint8_t>{0, 1, 0x7F, 0x80, 0xFE, 0x38}));
   EXPECT_TRUE(r.info("/codes").sha256.empty());
+  // h5py does not track attribute creation order by default: name order; the integer is not an extra.
+  EXPECT_EQ(r.info("/codes").attrs.extra,
+            (std::vector<std::pair<std::string, std::string>>{{"note", "from h5py"}, {"zz", "z"}}));
 }
