@@ -106,6 +106,12 @@ std::pair<int64_t, int64_t> rows_last(const OpInputs& in, const std::string& nam
 
 uint64_t stream_of(const std::string& name) { return rng_stream_id(name.c_str()); }
 
+// sign * uniform(0.5, 1) * 2^e, e uniform in [-8, 8], from one 64-bit draw.
+float random_activation(uint64_t r) {
+  const float mag = (0.5f + float(uint32_t(r >> 40)) * 0x1p-25f) * f32_pow2(int((r >> 8) % 17) - 8);
+  return (r & 64) ? -mag : mag;
+}
+
 // bf16 activations: sign * uniform(0.5, 1) * 2^e, e uniform in [-8, 8]; about 1 in 64 exactly zero.
 Tensor random_bf16(uint64_t seed, const std::string& name, std::vector<int64_t> shape) {
   Tensor t = Tensor::make(Fmt::bf16, std::move(shape));
@@ -113,8 +119,7 @@ Tensor random_bf16(uint64_t seed, const std::string& name, std::vector<int64_t> 
   const uint64_t s = stream_of(name);
   for (int64_t i = 0; i < t.numel(); ++i) {
     const uint64_t r = rng_u64(seed, s, uint64_t(i));
-    const float mag = (0.5f + float(uint32_t(r >> 40)) * 0x1p-25f) * f32_pow2(int((r >> 8) % 17) - 8);
-    p[i] = (r & 63) == 0 ? 0 : bf16_encode((r & 64) ? -mag : mag);
+    p[i] = (r & 63) == 0 ? 0 : bf16_encode(random_activation(r));
   }
   return t;
 }
@@ -123,9 +128,7 @@ Tensor random_f32(uint64_t seed, const std::string& name, std::vector<int64_t> s
   float* p = t.as<float>();
   const uint64_t s = stream_of(name);
   for (int64_t i = 0; i < t.numel(); ++i) {
-    const uint64_t r = rng_u64(seed, s, uint64_t(i));
-    const float mag = (0.5f + float(uint32_t(r >> 40)) * 0x1p-25f) * f32_pow2(int((r >> 8) % 17) - 8);
-    p[i] = (r & 64) ? -mag : mag;
+    p[i] = random_activation(rng_u64(seed, s, uint64_t(i)));
   }
   return t;
 }
