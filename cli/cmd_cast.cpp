@@ -24,23 +24,23 @@ void register_cast(CLI::App& app) {
   sub->add_option("--dataset", args->dataset, "float32 dataset to convert (default x)");
   sub->add_option("-o,--output", args->out, "output HDF5 file")->required();
   sub->callback([args] {
-    const golden::Fmt to = args->to == "e2m1" ? golden::Fmt::e2m1x2 : *golden::fmt_parse(args->to);
-    if (args->mode == "nosat" && to != golden::Fmt::e4m3fn && to != golden::Fmt::e5m2)
+    const Fmt to = args->to == "e2m1" ? Fmt::e2m1x2 : *fmt_parse(args->to);
+    if (args->mode == "nosat" && to != Fmt::e4m3fn && to != Fmt::e5m2)
       throw std::invalid_argument("cast: --mode applies to e4m3fn and e5m2 only");
     const Sat sat = args->mode == "nosat" ? Sat::nosat : Sat::satfinite;
     const golden::H5Reader in(args->inputs);
     const std::string ds = args->dataset.front() == '/' ? args->dataset : "/" + args->dataset;
-    const golden::Tensor x = in.read(ds, golden::Fmt::f32);
+    const Tensor x = in.read(ds, Fmt::f32);
     golden::CastResult r = golden::cast_tensor(x, to, sat);
     golden::H5Writer w(args->out);
-    golden::write_file_meta(w, "cast", golden::fmt_name(to));
+    golden::write_file_meta(w, "cast", fmt_name(to));
     w.set_root_attr("mode", args->mode);
     w.set_root_attr("inputs", args->inputs + ":" + ds);
     w.write("/codes", r.codes);
     w.write("/values", r.values);
     w.commit();
     std::printf("cast %lld elements of %s:%s to %s (%s) -> %s\n", (long long)x.numel(), args->inputs.c_str(), ds.c_str(),
-                golden::fmt_name(to), args->mode.c_str(), args->out.c_str());
+                fmt_name(to), args->mode.c_str(), args->out.c_str());
   });
 }
 

@@ -49,7 +49,7 @@ void demo_gemm(const DemoArgs& a) {
   const std::string inputs = (std::filesystem::path(a.out_dir) / "fp8_gemm_canonical.h5").string();
   const auto hop = run_op(a, "fp8_gemm", {}, Recipe::hopper, "fp8_gemm_hopper.h5", inputs);
   const auto ex = run_op(a, "fp8_gemm", {}, Recipe::exact, "fp8_gemm_exact.h5", inputs);
-  auto diff = [](const golden::Tensor& x, const golden::Tensor& y, const char* what) {
+  auto diff = [](const Tensor& x, const Tensor& y, const char* what) {
     const uint16_t* p = x.as<uint16_t>();
     const uint16_t* q = y.as<uint16_t>();
     int64_t differ = 0;
@@ -92,7 +92,7 @@ void register_demo(CLI::App& app) {
     std::printf("\n2. Activation quantization of a [4, 4096] bf16 activation\n");
     const auto q8 = run_op(*args, "act_quant", {{"n", 4096}}, Recipe::canonical, "act_quant.h5");
     const auto q4 = run_op(*args, "fp4_act_quant", {{"n", 4096}}, Recipe::canonical, "fp4_act_quant.h5");
-    auto scale_range = [](const golden::Tensor& s) {
+    auto scale_range = [](const Tensor& s) {
       const uint8_t* p = s.as<uint8_t>();
       const auto [lo, hi] = std::minmax_element(p, p + s.numel());
       return std::pair<int, int>(int(*lo) - 127, int(*hi) - 127);

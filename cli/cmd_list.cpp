@@ -19,8 +19,8 @@ void register_list(CLI::App& app) {
                 recipe_name(Recipe::hopper));
     std::printf("  %-15s every dot product exact, rounded once\n", recipe_name(Recipe::exact));
     std::printf("\nformats (cast --to, dataset 'format' attribute):\n");
-    for (golden::Fmt f : golden::kAllFmts)
-      std::printf("  %-8s stored as %s\n", golden::fmt_name(f), golden::fmt_storage_name(f));
+    for (Fmt f : kAllFmts)
+      std::printf("  %-8s stored as %s\n", fmt_name(f), fmt_storage_name(f));
   });
 }
 

@@ -58,7 +58,7 @@ void register_op(CLI::App& app) {
     if (op->has_recipe) std::printf(" [%s]", recipe_name(r));
     std::printf(" ->");
     for (const auto& nt : outputs) {
-      std::printf(" %s %s[", nt.name.c_str(), golden::fmt_name(nt.t.fmt));
+      std::printf(" %s %s[", nt.name.c_str(), fmt_name(nt.t.fmt));
       for (size_t i = 0; i < nt.t.shape.size(); ++i) std::printf("%s%lld", i ? "," : "", (long long)nt.t.shape[i]);
       std::printf("]");
     }

@@ -71,7 +71,7 @@ struct ChunkPlan {
 // Stored byte offset of flat element e (e a multiple of the plan's unit, or numel).
 int64_t stored_offset(Fmt f, const ChunkPlan& p, int64_t e) {
   if (f == Fmt::e2m1x2) return p.row_len > 0 ? (e / p.row_len) * ((p.row_len + 1) / 2) : (e + 1) / 2;
-  return e * int64_t(golden::fmt_storage_size(f));
+  return e * int64_t(fmt_storage_size(f));
 }
 
 // Stored bytes of a range of a tensor: a read-only file mapping (contiguous datasets: the page cache is
@@ -148,13 +148,13 @@ class Source {
       return;
     }
     if (info_.shape.empty()) {
-      const golden::Tensor t = f_.h5.read(ds_);
+      const Tensor t = f_.h5.read(ds_);
       std::memcpy(buf.data(), t.data.data(), buf.size());
       return;
     }
     // Whole dim-0 rows covering the range (rank-1 e2m1x2: rows are elements and e0 is even).
     const int64_t r0 = e0 / inner_, r1 = std::min(info_.shape[0], (e1 + inner_ - 1) / inner_);
-    const golden::Tensor t = f_.h5.read_rows(ds_, r0, r1 - r0);
+    const Tensor t = f_.h5.read_rows(ds_, r0, r1 - r0);
     const int64_t base = stored_offset(info_.fmt, p, r0 * inner_);
     std::memcpy(buf.data(), t.data.data() + (b0 - base), buf.size());
     if (info_.fmt == Fmt::e2m1x2 && p.row_len == 0 && (e1 & 1)) buf.back() &= 0x0F;
@@ -189,7 +189,7 @@ ChunkPlan make_plan(const TensorInfo& info, int64_t chunk_bytes, int64_t row_mul
   if (need_dim0_rows) unit = lcm(unit, inner);
   if (info.shape.empty()) unit = 1;
   p.unit = std::max<int64_t>(1, unit);
-  const double bytes_per_elem = info.fmt == Fmt::e2m1x2 ? 0.5 : double(golden::fmt_storage_size(info.fmt));
+  const double bytes_per_elem = info.fmt == Fmt::e2m1x2 ? 0.5 : double(fmt_storage_size(info.fmt));
   const int64_t fit = int64_t(double(chunk_bytes) / bytes_per_elem) / p.unit * p.unit;
   p.chunk = std::max(p.unit, fit);
   return p;
@@ -255,8 +255,8 @@ void index_analyze(const IndexCtx& ctx, Fmt f, int64_t k, int64_t r0, int64_t nr
   std::vector<uint8_t> sbuf;
   std::vector<int64_t> g(static_cast<size_t>(k)), c(static_cast<size_t>(k)), gs, cs;
   for (int64_t r = 0; r < nrows; ++r) {
-    if (std::memcmp(ga + r * k * int64_t(golden::fmt_storage_size(f)), cb + r * k * int64_t(golden::fmt_storage_size(f)),
-                    size_t(k) * golden::fmt_storage_size(f)) == 0)
+    if (std::memcmp(ga + r * k * int64_t(fmt_storage_size(f)), cb + r * k * int64_t(fmt_storage_size(f)),
+                    size_t(k) * fmt_storage_size(f)) == 0)
       continue;
     ++st.rows_differ;
     for (int64_t i = 0; i < k; ++i) g[size_t(i)] = read_index(f, ga, r * k + i), c[size_t(i)] = read_index(f, cb, r * k + i);
@@ -376,7 +376,7 @@ void check_link_target(const OpenFile& g, const std::string& ds, const std::stri
   const TensorInfo t = g.h5.info(target);
   for (Fmt f : fmts)
     if (t.fmt == f) return;
-  throw InputError(g.path, ds, what + " '" + target + "' has format " + golden::fmt_name(t.fmt) + ", which cannot serve as " + what);
+  throw InputError(g.path, ds, what + " '" + target + "' has format " + fmt_name(t.fmt) + ", which cannot serve as " + what);
 }
 
 std::string verdict_why(const TensorResult& t) {
@@ -506,15 +506,15 @@ CompareResult compare_files(const std::string& golden_path, const std::string& c
       p.ginfo = g.h5.info(ds);
       if (!cset.count(p.cand_ds))
         throw InputError(candidate_path, p.cand_ds,
-                         std::string("missing: the golden has this dataset (") + golden::fmt_name(p.ginfo.fmt) + " " +
+                         std::string("missing: the golden has this dataset (") + fmt_name(p.ginfo.fmt) + " " +
                              shape_text(p.ginfo.shape) + ")");
       used.insert(p.cand_ds);
       p.cinfo = c.h5.info(p.cand_ds);
       if (p.cinfo.fmt != p.ginfo.fmt)
         throw InputError(candidate_path, p.cand_ds,
-                         std::string("format ") + golden::fmt_name(p.cinfo.fmt) + " (stored as " +
-                             golden::fmt_storage_name(p.cinfo.fmt) + ") but the golden's is " + golden::fmt_name(p.ginfo.fmt) +
-                             " (stored as " + golden::fmt_storage_name(p.ginfo.fmt) + ")");
+                         std::string("format ") + fmt_name(p.cinfo.fmt) + " (stored as " +
+                             fmt_storage_name(p.cinfo.fmt) + ") but the golden's is " + fmt_name(p.ginfo.fmt) +
+                             " (stored as " + fmt_storage_name(p.ginfo.fmt) + ")");
       if (p.cinfo.shape != p.ginfo.shape)
         throw InputError(candidate_path, p.cand_ds,
                          "logical shape " + shape_text(p.cinfo.shape) + " but the golden's is " + shape_text(p.ginfo.shape));

@@ -137,13 +137,13 @@ uint64_t elem_steps(const Elem& a, const Elem& b) {
 std::string steps_unit(Fmt f) {
   switch (f) {
     case Fmt::f32:
-    case Fmt::bf16: return std::string("ulp (") + golden::fmt_name(f) + ")";
+    case Fmt::bf16: return std::string("ulp (") + fmt_name(f) + ")";
     case Fmt::e4m3fn:
     case Fmt::e5m2:
-    case Fmt::e2m1x2: return std::string("code steps (") + golden::fmt_name(f) + ")";
+    case Fmt::e2m1x2: return std::string("code steps (") + fmt_name(f) + ")";
     case Fmt::ue8m0: return "exponent steps (ue8m0)";
     case Fmt::i32:
-    case Fmt::i64: return std::string("integer difference (") + golden::fmt_name(f) + ")";
+    case Fmt::i64: return std::string("integer difference (") + fmt_name(f) + ")";
   }
   return "steps";
 }
@@ -414,7 +414,7 @@ std::pair<int64_t, int64_t> byte_span(Fmt f, int64_t j0, int64_t n, int64_t row_
     if (row_len > 0 || (j0 & 1)) return {-1, -1};
     return {j0 / 2, (n + 1) / 2};
   }
-  const int64_t sz = int64_t(golden::fmt_storage_size(f));
+  const int64_t sz = int64_t(fmt_storage_size(f));
   return {j0 * sz, n * sz};
 }
 

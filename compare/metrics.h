@@ -15,7 +15,6 @@
 
 namespace v4::compare {
 
-using golden::Fmt;
 
 enum class Cls : uint8_t { finite, nan, pos_inf, neg_inf };
 

@@ -72,7 +72,7 @@ std::string hist_text(const TensorStats& s) {
 
 void tensor_detail(std::string& o, const TensorResult& t) {
   const TensorStats& s = t.stats;
-  o += "  " + std::string(golden::fmt_name(t.fmt)) + " " + shape_text(t.shape) + ", budget " + t.rule.budget.text() +
+  o += "  " + std::string(fmt_name(t.fmt)) + " " + shape_text(t.shape) + ", budget " + t.rule.budget.text() +
        " (" + t.rule.reason + ")\n";
   o += "  " + t.why + "\n";
   if (!t.first_text.empty()) o += "  first mismatch " + t.first_text + "\n";
@@ -180,7 +180,7 @@ std::string jtensor(const TensorResult& t) {
   const TensorStats& s = t.stats;
   std::string o = "{\"run\":" + jstr(t.run) + ",\"path\":" + jstr(t.path) + ",\"layer\":" + jstr(t.layer) +
                   ",\"component\":" + jstr(t.component) + ",\"tensor\":" + jstr(t.tensor) +
-                  ",\"format\":" + jstr(golden::fmt_name(t.fmt)) + ",\"shape\":" + jshape(t.shape) +
+                  ",\"format\":" + jstr(fmt_name(t.fmt)) + ",\"shape\":" + jshape(t.shape) +
                   ",\"budget\":" + jstr(t.rule.budget.text()) + ",\"reason\":" + jstr(t.rule.reason) +
                   ",\"pattern\":" + jstr(t.rule.pattern) + ",\"pass\":" + (t.pass ? "true" : "false") +
                   ",\"why\":" + jstr(t.why);
@@ -543,7 +543,7 @@ std::string report_html(const CompareResult& r) {
        "<th>max steps</th><th>NMSE</th><th>calc_diff</th><th>verdict</th></tr>\n";
   for (const TensorResult& t : r.tensors)
     o += std::string("<tr") + (t.pass ? "" : " class=\"fail\"") + "><td class=\"l\">" + esc(with_run(t)) + "</td><td>" +
-         golden::fmt_name(t.fmt) + "</td><td>" + esc(shape_text(t.shape)) + "</td><td class=\"l\">" + esc(t.rule.budget.text()) +
+         fmt_name(t.fmt) + "</td><td>" + esc(shape_text(t.shape)) + "</td><td class=\"l\">" + esc(t.rule.budget.text()) +
          " (" + esc(t.rule.reason) + ")</td><td>" + std::to_string(t.stats.bit_equal) + "/" + std::to_string(t.stats.n) +
          "</td><td>" + std::to_string(t.stats.max_steps) + "</td><td>" + num(t.stats.nmse()) + "</td><td>" +
          num(t.stats.calc_diff()) + "</td><td class=\"l\">" + (t.pass ? "ok" : esc(t.why)) + "</td></tr>\n";

@@ -6,11 +6,12 @@
 
 #include "golden/file_meta.h"
 #include "reference/act_quant.h"
+#include "reference/blocks.h"
 #include "reference/formats.h"
 #include "reference/fp4_act_quant.h"
 #include "reference/hadamard.h"
 #include "reference/pmath.h"
-#include "reference/rng.h"
+#include "reference/random_tensor.h"
 #include "reference/weight_dequant.h"
 
 namespace v4::golden {
@@ -101,77 +102,6 @@ std::pair<int64_t, int64_t> rows_last(const OpInputs& in, const std::string& nam
   const int64_t n = t.shape.back();
   return {n == 0 ? 0 : t.numel() / n, n};
 }
-
-// ---- seeded input generators -----------------------------------------------------------------
-
-uint64_t stream_of(const std::string& name) { return rng_stream_id(name.c_str()); }
-
-// sign * uniform(0.5, 1) * 2^e, e uniform in [-8, 8], from one 64-bit draw.
-float random_activation(uint64_t r) {
-  const float mag = (0.5f + float(uint32_t(r >> 40)) * 0x1p-25f) * f32_pow2(int((r >> 8) % 17) - 8);
-  return (r & 64) ? -mag : mag;
-}
-
-// bf16 activations: sign * uniform(0.5, 1) * 2^e, e uniform in [-8, 8]; about 1 in 64 exactly zero.
-Tensor random_bf16(uint64_t seed, const std::string& name, std::vector<int64_t> shape) {
-  Tensor t = Tensor::make(Fmt::bf16, std::move(shape));
-  uint16_t* p = t.as<uint16_t>();
-  const uint64_t s = stream_of(name);
-  for (int64_t i = 0; i < t.numel(); ++i) {
-    const uint64_t r = rng_u64(seed, s, uint64_t(i));
-    p[i] = (r & 63) == 0 ? 0 : bf16_encode(random_activation(r));
-  }
-  return t;
-}
-Tensor random_f32(uint64_t seed, const std::string& name, std::vector<int64_t> shape) {
-  Tensor t = Tensor::make(Fmt::f32, std::move(shape));
-  float* p = t.as<float>();
-  const uint64_t s = stream_of(name);
-  for (int64_t i = 0; i < t.numel(); ++i) {
-    p[i] = random_activation(rng_u64(seed, s, uint64_t(i)));
-  }
-  return t;
-}
-// Every float32 bit pattern equally likely (NaN, inf, subnormals included): the input of math ops.
-Tensor random_f32_bits(uint64_t seed, const std::string& name, std::vector<int64_t> shape) {
-  Tensor t = Tensor::make(Fmt::f32, std::move(shape));
-  uint32_t* p = reinterpret_cast<uint32_t*>(t.data.data());
-  const uint64_t s = stream_of(name);
-  for (int64_t i = 0; i < t.numel(); ++i) p[i] = uint32_t(rng_u64(seed, s, uint64_t(i)) >> 32);
-  return t;
-}
-// Uniform finite e4m3 codes (NaN codes 0x7F/0xFF excluded).
-Tensor random_e4m3(uint64_t seed, const std::string& name, std::vector<int64_t> shape) {
-  Tensor t = Tensor::make(Fmt::e4m3fn, std::move(shape));
-  uint8_t* p = t.as<uint8_t>();
-  const uint64_t s = stream_of(name);
-  for (int64_t i = 0; i < t.numel(); ++i) {
-    uint8_t c = uint8_t(rng_u64(seed, s, uint64_t(i)) >> 56);
-    if ((c & 0x7F) == 0x7F) c &= 0xFE;
-    p[i] = c;
-  }
-  return t;
-}
-Tensor random_e2m1x2(uint64_t seed, const std::string& name, std::vector<int64_t> shape) {
-  Tensor t = Tensor::make(Fmt::e2m1x2, std::move(shape));
-  const uint64_t s = stream_of(name);
-  for (size_t i = 0; i < t.data.size(); ++i) t.data[i] = uint8_t(rng_u64(seed, s, i) >> 56);
-  if (t.shape.back() % 2) {  // an odd row's padding nibble must be 0
-    const int64_t per_row = (t.shape.back() + 1) / 2;
-    for (size_t i = per_row - 1; i < t.data.size(); i += per_row) t.data[i] &= 0x0F;
-  }
-  return t;
-}
-// ue8m0 scales 2^-7 .. 2^7 (codes 120..134): realistic, and no product leaves fp32 range.
-Tensor random_ue8m0(uint64_t seed, const std::string& name, std::vector<int64_t> shape) {
-  Tensor t = Tensor::make(Fmt::ue8m0, std::move(shape));
-  uint8_t* p = t.as<uint8_t>();
-  const uint64_t s = stream_of(name);
-  for (int64_t i = 0; i < t.numel(); ++i) p[i] = uint8_t(120 + rng_u64(seed, s, uint64_t(i)) % 15);
-  return t;
-}
-
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // ---- op definitions --------------------------------------------------------------------------
 
@@ -277,7 +207,7 @@ OpSpec weight_dequant_op() {
     if (param(p, "fp4"))
       return std::vector<NamedTensor>{{"w", random_e2m1x2(seed, "w", {r, c})}, {"scale", random_ue8m0(seed, "scale", {r, c / 32})}};
     return std::vector<NamedTensor>{{"w", random_e4m3(seed, "w", {r, c})},
-                                    {"scale", random_ue8m0(seed, "scale", {ceil_div(r, 128), ceil_div(c, 128)})}};
+                                    {"scale", random_ue8m0(seed, "scale", {ceil_div(r, kFp8Block), ceil_div(c, kFp8Block)})}};
   };
   op.run = [](const OpInputs& in, Recipe) {
     // The format of w selects the rule; read it without a format expectation first.
@@ -294,8 +224,8 @@ OpSpec weight_dequant_op() {
       require_dim(in, "scale", s, 1, c / 32, "one scale per 32 columns");
       weight_dequant_fp4(w.as<uint8_t>(), s.as<uint8_t>(), r, c, y.as<uint16_t>());
     } else {
-      require_dim(in, "scale", s, 0, ceil_div(r, 128), "one scale per 128 rows");
-      require_dim(in, "scale", s, 1, ceil_div(c, 128), "one scale per 128 columns");
+      require_dim(in, "scale", s, 0, ceil_div(r, kFp8Block), "one scale per 128 rows");
+      require_dim(in, "scale", s, 1, ceil_div(c, kFp8Block), "one scale per 128 columns");
       weight_dequant_fp8(w.as<uint8_t>(), s.as<uint8_t>(), r, c, y.as<uint16_t>());
     }
     return std::vector<NamedTensor>{{"y", std::move(y)}};
@@ -344,13 +274,13 @@ OpSpec fp8_gemm_op(bool fp4) {
     const int64_t M = param(p, "M"), N = param(p, "N"), K = param(p, "K");
     std::vector<NamedTensor> v;
     v.push_back({"a", random_e4m3(seed, "a", {M, K}), {"/a_scale", {1, 128}}});
-    v.push_back({"a_scale", random_ue8m0(seed, "a_scale", {M, ceil_div(K, 128)})});
+    v.push_back({"a_scale", random_ue8m0(seed, "a_scale", {M, ceil_div(K, kFp8Block)})});
     if (fp4) {
       v.push_back({"b", random_e2m1x2(seed, "b", {N, K}), {"/b_scale", {1, 32}}});
-      v.push_back({"b_scale", random_ue8m0(seed, "b_scale", {N, ceil_div(K, 32)})});
+      v.push_back({"b_scale", random_ue8m0(seed, "b_scale", {N, ceil_div(K, kFp4Block)})});
     } else {
       v.push_back({"b", random_e4m3(seed, "b", {N, K}), {"/b_scale", {128, 128}}});
-      v.push_back({"b_scale", random_ue8m0(seed, "b_scale", {ceil_div(N, 128), ceil_div(K, 128)})});
+      v.push_back({"b_scale", random_ue8m0(seed, "b_scale", {ceil_div(N, kFp8Block), ceil_div(K, kFp8Block)})});
     }
     return v;
   };

@@ -27,144 +27,31 @@ static_assert(std::endian::native == std::endian::little, "storage bytes are lit
 static_assert(std::is_same_v<hid_t, int64_t>, "hid_t is kept as int64_t in tensor_io.h");
 
 // =============================================================================================
-// Formats
+// HDF5 types of the formats
 // =============================================================================================
-
-const char* fmt_name(Fmt f) {
-  switch (f) {
-    case Fmt::f32: return "f32";
-    case Fmt::bf16: return "bf16";
-    case Fmt::e4m3fn: return "e4m3fn";
-    case Fmt::e5m2: return "e5m2";
-    case Fmt::e2m1x2: return "e2m1x2";
-    case Fmt::ue8m0: return "ue8m0";
-    case Fmt::i32: return "i32";
-    case Fmt::i64: return "i64";
-  }
-  throw std::logic_error("fmt_name: invalid Fmt value");
-}
-
-std::optional<Fmt> fmt_parse(std::string_view s) {
-  for (Fmt f : kAllFmts)
-    if (s == fmt_name(f)) return f;
-  return std::nullopt;
-}
-
-size_t fmt_storage_size(Fmt f) {
-  switch (f) {
-    case Fmt::f32: return 4;
-    case Fmt::bf16: return 2;
-    case Fmt::e4m3fn:
-    case Fmt::e5m2:
-    case Fmt::e2m1x2:
-    case Fmt::ue8m0: return 1;
-    case Fmt::i32: return 4;
-    case Fmt::i64: return 8;
-  }
-  throw std::logic_error("fmt_storage_size: invalid Fmt value");
-}
-
-const char* fmt_storage_name(Fmt f) {
-  switch (f) {
-    case Fmt::f32: return "float32";
-    case Fmt::bf16: return "uint16";
-    case Fmt::e4m3fn:
-    case Fmt::e5m2:
-    case Fmt::e2m1x2:
-    case Fmt::ue8m0: return "uint8";
-    case Fmt::i32: return "int32";
-    case Fmt::i64: return "int64";
-  }
-  throw std::logic_error("fmt_storage_name: invalid Fmt value");
-}
-
-std::vector<int64_t> fmt_stored_shape(Fmt f, const std::vector<int64_t>& logical_shape) {
-  std::vector<int64_t> s = logical_shape;
-  if (f == Fmt::e2m1x2 && !s.empty()) s.back() = (s.back() + 1) / 2;
-  return s;
-}
 
 namespace {
 
-std::string shape_str(const std::vector<int64_t>& s) {
-  std::string r = "[";
-  for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
-  return r + "]";
-}
-
-// Product of non-negative dims times elem_size, or nullopt on a negative dim or int64 overflow.
-std::optional<int64_t> checked_bytes(const std::vector<int64_t>& dims, int64_t elem_size) {
-  int64_t n = elem_size;
-  for (int64_t d : dims) {
-    if (d < 0) return std::nullopt;
-    if (d != 0 && n > std::numeric_limits<int64_t>::max() / d) return std::nullopt;
-    n *= d;
+// HDF5 types of each storage kind (reference/tensor.h): the file type we write (little-endian), its
+// big-endian twin (accepted on read, converted by HDF5), and the memory type. The memory type equals the
+// file type on this little-endian host, so reading our own files converts nothing.
+struct H5Types {
+  hid_t le, be, mem;
+};
+H5Types h5_types(Storage s) {
+  switch (s) {
+    case Storage::f32: return {H5T_IEEE_F32LE, H5T_IEEE_F32BE, H5T_NATIVE_FLOAT};
+    case Storage::u16: return {H5T_STD_U16LE, H5T_STD_U16BE, H5T_NATIVE_UINT16};
+    case Storage::u8: return {H5T_STD_U8LE, H5T_STD_U8BE, H5T_NATIVE_UINT8};
+    case Storage::i32: return {H5T_STD_I32LE, H5T_STD_I32BE, H5T_NATIVE_INT32};
+    case Storage::i64: return {H5T_STD_I64LE, H5T_STD_I64BE, H5T_NATIVE_INT64};
   }
-  return n;
+  throw std::logic_error("h5_types: invalid Storage value");
 }
-
-// HDF5 file (storage) and memory types of each format. The memory type equals the file type on this
-// little-endian host, so reading our own files converts nothing; big-endian files are converted by HDF5.
-hid_t fmt_file_type(Fmt f) {
-  switch (f) {
-    case Fmt::f32: return H5T_IEEE_F32LE;
-    case Fmt::bf16: return H5T_STD_U16LE;
-    case Fmt::e4m3fn:
-    case Fmt::e5m2:
-    case Fmt::e2m1x2:
-    case Fmt::ue8m0: return H5T_STD_U8LE;
-    case Fmt::i32: return H5T_STD_I32LE;
-    case Fmt::i64: return H5T_STD_I64LE;
-  }
-  throw std::logic_error("fmt_file_type: invalid Fmt value");
-}
-hid_t fmt_mem_type(Fmt f) {
-  switch (f) {
-    case Fmt::f32: return H5T_NATIVE_FLOAT;
-    case Fmt::bf16: return H5T_NATIVE_UINT16;
-    case Fmt::e4m3fn:
-    case Fmt::e5m2:
-    case Fmt::e2m1x2:
-    case Fmt::ue8m0: return H5T_NATIVE_UINT8;
-    case Fmt::i32: return H5T_NATIVE_INT32;
-    case Fmt::i64: return H5T_NATIVE_INT64;
-  }
-  throw std::logic_error("fmt_mem_type: invalid Fmt value");
-}
+hid_t fmt_file_type(Fmt f) { return h5_types(fmt_info(f).storage).le; }
+hid_t fmt_mem_type(Fmt f) { return h5_types(fmt_info(f).storage).mem; }
 
 }  // namespace
-
-// =============================================================================================
-// Tensor
-// =============================================================================================
-
-Tensor Tensor::make(Fmt fmt, std::vector<int64_t> shape) {
-  const auto bytes = checked_bytes(fmt_stored_shape(fmt, shape), int64_t(fmt_storage_size(fmt)));
-  if (!bytes) throw std::invalid_argument("Tensor::make: bad shape " + shape_str(shape));
-  Tensor t;
-  t.fmt = fmt;
-  t.shape = std::move(shape);
-  t.data.assign(size_t(*bytes), 0);
-  return t;
-}
-
-int64_t Tensor::numel() const {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
-}
-
-int64_t Tensor::stored_bytes() const {
-  const auto bytes = checked_bytes(stored_shape(), int64_t(fmt_storage_size(fmt)));
-  if (!bytes) throw std::invalid_argument("Tensor: bad shape " + shape_str(shape));
-  return *bytes;
-}
-
-void Tensor::check_view_size(size_t elem_size) const {
-  if (elem_size != fmt_storage_size(fmt))
-    throw std::logic_error(std::string("Tensor::as<T>: sizeof(T) = ") + std::to_string(elem_size) + " but " +
-                           fmt_name(fmt) + " is stored as " + fmt_storage_name(fmt));
-}
 
 // =============================================================================================
 // SHA-256, FIPS 180-4 §6.2
@@ -331,18 +218,8 @@ std::string h5_type_name(hid_t type) {
 
 // Whether a storage type holds exactly the values of the format's storage type (either byte order).
 bool h5_type_matches(hid_t type, Fmt f) {
-  auto eq = [&](hid_t a, hid_t b) { return H5Tequal(type, a) > 0 || H5Tequal(type, b) > 0; };
-  switch (f) {
-    case Fmt::f32: return eq(H5T_IEEE_F32LE, H5T_IEEE_F32BE);
-    case Fmt::bf16: return eq(H5T_STD_U16LE, H5T_STD_U16BE);
-    case Fmt::e4m3fn:
-    case Fmt::e5m2:
-    case Fmt::e2m1x2:
-    case Fmt::ue8m0: return eq(H5T_STD_U8LE, H5T_STD_U8BE);
-    case Fmt::i32: return eq(H5T_STD_I32LE, H5T_STD_I32BE);
-    case Fmt::i64: return eq(H5T_STD_I64LE, H5T_STD_I64BE);
-  }
-  return false;
+  const H5Types t = h5_types(fmt_info(f).storage);
+  return H5Tequal(type, t.le) > 0 || H5Tequal(type, t.be) > 0;
 }
 
 // "/a/b/c" -> {"a","b","c"}; a missing leading '/' is allowed. Empty on a malformed path.

@@ -19,56 +19,9 @@
 #include <vector>
 
 #include "golden/input_error.h"
+#include "reference/tensor.h"
 
 namespace v4::golden {
-
-// ---------------------------------------------------------------------------------------------
-// Formats and their storage types.
-//   f32    float32 (H5T_IEEE_F32LE)      bf16   uint16 raw codes (H5T_STD_U16LE)
-//   e4m3fn uint8 raw codes (H5T_STD_U8LE) e5m2   uint8 raw codes      ue8m0 uint8 raw codes
-//   e2m1x2 uint8, two e2m1 codes per byte: logical element 2k of a row in the low nibble, 2k+1 in the
-//          high nibble; the last stored dim is ceil(logical/2); an odd row's final high nibble is 0.
-//   i32    int32 (H5T_STD_I32LE)         i64    int64 (H5T_STD_I64LE)
-enum class Fmt : uint8_t { f32, bf16, e4m3fn, e5m2, e2m1x2, ue8m0, i32, i64 };
-inline constexpr std::array<Fmt, 8> kAllFmts = {Fmt::f32,    Fmt::bf16,  Fmt::e4m3fn, Fmt::e5m2,
-                                                 Fmt::e2m1x2, Fmt::ue8m0, Fmt::i32,    Fmt::i64};
-
-const char* fmt_name(Fmt f);                        // "f32", "bf16", ... (the `format` attribute)
-std::optional<Fmt> fmt_parse(std::string_view s);  // inverse of fmt_name; nullopt if unknown
-size_t fmt_storage_size(Fmt f);                     // bytes per stored element: 4, 2, 1, 1, 1, 1, 4, 8
-const char* fmt_storage_name(Fmt f);                // "float32", "uint16", "uint8", "int32", "int64"
-// Stored (HDF5 dataspace) shape of a logical shape: equal, except e2m1x2 halves the last dim (ceil).
-// A rank-0 e2m1x2 tensor is one code in one byte.
-std::vector<int64_t> fmt_stored_shape(Fmt f, const std::vector<int64_t>& logical_shape);
-
-// ---------------------------------------------------------------------------------------------
-// An in-memory tensor: raw storage bytes in C order, exactly as stored in the file.
-struct Tensor {
-  Fmt fmt = Fmt::f32;
-  std::vector<int64_t> shape;  // logical shape
-  std::vector<uint8_t> data;   // raw little-endian storage bytes, C order, size == stored_bytes()
-
-  static Tensor make(Fmt fmt, std::vector<int64_t> shape);  // zeroed, right byte size
-  int64_t numel() const;                                    // logical elements (1 for rank 0)
-  std::vector<int64_t> stored_shape() const { return fmt_stored_shape(fmt, shape); }
-  int64_t stored_bytes() const;
-
-  // Typed views of the storage; throw std::logic_error unless sizeof(T) is the format's storage size
-  // (checked in every build type, not an assert compiled out by NDEBUG).
-  template <class T>
-  T* as() {
-    check_view_size(sizeof(T));
-    return reinterpret_cast<T*>(data.data());
-  }
-  template <class T>
-  const T* as() const {
-    check_view_size(sizeof(T));
-    return reinterpret_cast<const T*>(data.data());
-  }
-
- private:
-  void check_view_size(size_t elem_size) const;
-};
 
 // Dataset attribute names tensor_io itself writes and interprets; `extra` may not use them.
 inline constexpr std::array<std::string_view, 5> kReservedTensorAttrs = {"format", "logical_shape", "scale", "block",

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <stdexcept>
 
-#include "hd.h"
+#include "reference/hd.h"
 
 namespace v4 {
 

@@ -3,7 +3,7 @@
 // result cannot depend on the compiler, FTZ/DAZ, or contraction. Rules: design.md §3 "Formats",
 // numerics.md §1-3; docs/formats.md states every decision and the tests that pin it.
 #pragma once
-#include "hd.h"
+#include "reference/hd.h"
 
 namespace v4 {
 

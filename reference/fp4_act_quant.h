@@ -8,10 +8,10 @@
 #include <cstdint>
 
 #include "reference/act_quant.h"
+#include "reference/blocks.h"
 
 namespace v4 {
 
-constexpr int kFp4Block = 32;
 constexpr float kFp4AmaxFloor = 6.0f * 0x1p-126f;  // exact: 1.5 * 2^-124
 constexpr float kFp4InvQmax = 1.0f / 6.0f;         // fp32(1/6) = 0x3E2AAAAB
 constexpr float kE2M1Max = 6.0f;

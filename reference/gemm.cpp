@@ -18,31 +18,15 @@
 #include <string>
 #include <vector>
 
+#include "reference/blocks.h"
 #include "reference/exact_acc.h"
 #include "reference/formats.h"
 #include "reference/wgmma_model.h"
 
 namespace v4 {
 
-const char* recipe_name(Recipe r) {
-  switch (r) {
-    case Recipe::canonical: return "canonical";
-    case Recipe::hopper: return "hopper";
-    case Recipe::exact: return "exact";
-  }
-  return "?";
-}
-
-std::optional<Recipe> recipe_parse(std::string_view name) {
-  for (Recipe r : {Recipe::canonical, Recipe::hopper, Recipe::exact})
-    if (name == recipe_name(r)) return r;
-  return std::nullopt;
-}
-
 namespace {
 
-constexpr int64_t kFp8Block = 128;   // FP8 K-block: one scale, one promotion
-constexpr int64_t kFp4Block = 32;    // FP4 K-block: one B scale, one promotion
 constexpr int64_t kTileM = 128;      // rows of one OpenMP task's output tile (a multiple of kLanes)
 constexpr int64_t kTileN = 128;      // columns of a sub-tile: = kFp8Block, so they share one FP8 b_scale block
 constexpr int64_t kMaxSubTiles = 4;  // sub-tiles per task: A is decoded once per task and K-block

@@ -11,11 +11,9 @@
 #include <optional>
 #include <string_view>
 
-namespace v4 {
+#include "reference/recipe.h"
 
-enum class Recipe { canonical, hopper, exact };
-const char* recipe_name(Recipe r);
-std::optional<Recipe> recipe_parse(std::string_view name);
+namespace v4 {
 
 // A: e4m3fn codes [M, K], a_scale: ue8m0 codes [M, K/128]; B: e4m3fn codes [N, K],
 // b_scale: ue8m0 codes [ceil(N/128), K/128]. K % 128 == 0 (std::invalid_argument otherwise). Out: bf16 codes.

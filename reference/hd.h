@@ -33,6 +33,9 @@ V4_HD double f64_from_bits(uint64_t u) {
 }
 V4_HD bool f32_is_nan(float f) { return (f32_bits(f) & 0x7FFFFFFFu) > 0x7F800000u; }
 
+// ceil(a / b) for a >= 0, b > 0: block counts (scale rows, K-blocks, tiles) on host and device.
+V4_HD constexpr int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
 // 2^e as float32 for e in [-149, 127], built from bits (no libm, exact).
 V4_HD float f32_pow2(int e) {
   if (e >= -126) return f32_from_bits(uint32_t(e + 127) << 23);

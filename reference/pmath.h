@@ -16,7 +16,7 @@
 #pragma once
 #include <cstdint>
 
-#include "hd.h"
+#include "reference/hd.h"
 #if !defined(__CUDACC__) && defined(__SSE2__)
 #include <immintrin.h>
 #endif

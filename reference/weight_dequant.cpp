@@ -10,24 +10,24 @@ namespace v4 {
 
 void weight_dequant_fp8(const uint8_t* w, const uint8_t* scale, int64_t rows, int64_t cols, uint16_t* out) {
   if (rows <= 0 || cols <= 0) throw std::invalid_argument("weight_dequant: empty weight");
-  const int64_t scale_cols = (cols + kFp8WeightBlock - 1) / kFp8WeightBlock;
+  const int64_t scale_cols = ceil_div(cols, kFp8Block);
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j)
       out[i * cols + j] = bf16_encode(fp8_e4m3_decode(w[i * cols + j]) *
-                                      ue8m0_decode(scale[(i / kFp8WeightBlock) * scale_cols + j / kFp8WeightBlock]));
+                                      ue8m0_decode(scale[(i / kFp8Block) * scale_cols + j / kFp8Block]));
 }
 
 void weight_dequant_fp4(const uint8_t* w_packed, const uint8_t* scale, int64_t rows, int64_t cols, uint16_t* out) {
-  if (rows <= 0 || cols <= 0 || cols % kFp4WeightBlock != 0)
+  if (rows <= 0 || cols <= 0 || cols % kFp4Block != 0)
     throw std::invalid_argument("weight_dequant_fp4: columns " + std::to_string(cols) +
                                 " must be a positive multiple of 32");
-  const int64_t scale_cols = cols / kFp4WeightBlock;
+  const int64_t scale_cols = cols / kFp4Block;
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j)
       out[i * cols + j] = bf16_encode(fp4_e2m1_decode(fp4_e2m1_unpack(w_packed[(i * cols + j) / 2], int(j & 1))) *
-                                      ue8m0_decode(scale[i * scale_cols + j / kFp4WeightBlock]));
+                                      ue8m0_decode(scale[i * scale_cols + j / kFp4Block]));
 }
 
 }  // namespace v4

@@ -7,10 +7,9 @@
 #pragma once
 #include <cstdint>
 
-namespace v4 {
+#include "reference/blocks.h"
 
-constexpr int kFp8WeightBlock = 128;
-constexpr int kFp4WeightBlock = 32;
+namespace v4 {
 
 void weight_dequant_fp8(const uint8_t* w, const uint8_t* scale, int64_t rows, int64_t cols, uint16_t* out);
 void weight_dequant_fp4(const uint8_t* w_packed, const uint8_t* scale, int64_t rows, int64_t cols, uint16_t* out);

@@ -11,7 +11,7 @@
 // FP8 e4m3: 13 / 13 bits (validated bit for bit on an H100, docs/gemm.md); bf16: 25 / 23 (MMA-Sim).
 // Integer arithmetic only: the result cannot depend on the compiler, FTZ/DAZ or contraction.
 #pragma once
-#include "hd.h"
+#include "reference/hd.h"
 
 namespace v4 {
 

@@ -16,6 +16,7 @@
 #include "golden/tensor_io.h"
 
 namespace fs = std::filesystem;
+using namespace v4;
 using namespace v4::golden;
 
 namespace {
@@ -54,7 +55,9 @@ class Cli : public ::testing::Test {
     EXPECT_EQ(r.status, 2) << args << "\n" << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
     for (const std::string& f : fragments) EXPECT_NE(r.err.find(f), std::string::npos) << "missing '" << f << "' in: " << r.err;
-    if (!out.empty()) EXPECT_FALSE(fs::exists(out)) << out;
+    if (!out.empty()) {
+      EXPECT_FALSE(fs::exists(out)) << out;
+    }
     for (const auto& entry : fs::directory_iterator(dir_))
       EXPECT_EQ(entry.path().string().find(".tmp."), std::string::npos) << "left a temp file: " << entry.path();
   }

@@ -23,6 +23,7 @@
 #include "reference/formats.h"
 
 namespace fs = std::filesystem;
+using namespace v4;
 using namespace v4::golden;
 
 namespace {

@@ -1,0 +1,32 @@
+// Seeded tensor generators: every element is a pure function of (seed, tensor name, element index)
+// through the counter-based RNG (reference/rng.h), so inputs regenerate identically in any order, on any
+// thread count, and a replay file is never needed to reproduce a seeded run. Used by the op registry
+// (`v4oracle op --seed`), the simulator and the tests. The distributions are documented in docs/cli.md.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "reference/tensor.h"
+
+namespace v4 {
+
+// sign * uniform(0.5, 1) * 2^e, e uniform in [-8, 8], from one 64-bit draw.
+float random_activation(uint64_t r);
+
+// bf16 activations as random_activation; about 1 in 64 exactly zero.
+Tensor random_bf16(uint64_t seed, const std::string& name, std::vector<int64_t> shape);
+// float32 activations as random_activation.
+Tensor random_f32(uint64_t seed, const std::string& name, std::vector<int64_t> shape);
+// Every float32 bit pattern equally likely (NaN, inf, subnormals included): the input of math ops.
+Tensor random_f32_bits(uint64_t seed, const std::string& name, std::vector<int64_t> shape);
+// Uniform finite e4m3 codes (NaN codes 0x7F/0xFF excluded).
+Tensor random_e4m3(uint64_t seed, const std::string& name, std::vector<int64_t> shape);
+// Uniform e2m1 codes, packed; an odd row's padding nibble is 0.
+Tensor random_e2m1x2(uint64_t seed, const std::string& name, std::vector<int64_t> shape);
+// ue8m0 scales 2^-7 .. 2^7 (codes 120..134): realistic, and no product leaves fp32 range.
+Tensor random_ue8m0(uint64_t seed, const std::string& name, std::vector<int64_t> shape);
+// A rank-0 int32 tensor holding v (scalar parameters such as a block size).
+Tensor scalar_i32(int32_t v);
+
+}  // namespace v4
