@@ -2,6 +2,7 @@
 // cast_tensor, which the `cast` command shares (reference/formats.h, docs/formats.md).
 #include "golden/ops.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "reference/formats.h"
@@ -37,6 +38,7 @@ CastResult cast_tensor(const Tensor& x, Fmt to, Sat sat) {
   switch (to) {
     case Fmt::bf16: {
       uint16_t* c = r.codes.as<uint16_t>();
+#pragma omp parallel for schedule(static)
       for (int64_t i = 0; i < n; ++i) vp[i] = bf16_decode(c[i] = bf16_encode(xp[i]));
       break;
     }
@@ -44,6 +46,7 @@ CastResult cast_tensor(const Tensor& x, Fmt to, Sat sat) {
     case Fmt::e5m2: {
       uint8_t* c = r.codes.as<uint8_t>();
       const bool e4 = to == Fmt::e4m3fn;
+#pragma omp parallel for schedule(static)
       for (int64_t i = 0; i < n; ++i) {
         c[i] = e4 ? fp8_e4m3_encode(xp[i], sat) : fp8_e5m2_encode(xp[i], sat);
         vp[i] = e4 ? fp8_e4m3_decode(c[i]) : fp8_e5m2_decode(c[i]);
@@ -52,18 +55,25 @@ CastResult cast_tensor(const Tensor& x, Fmt to, Sat sat) {
     }
     case Fmt::ue8m0: {
       uint8_t* c = r.codes.as<uint8_t>();
+#pragma omp parallel for schedule(static)
       for (int64_t i = 0; i < n; ++i) vp[i] = ue8m0_decode(c[i] = ue8m0_encode(xp[i]));
       break;
     }
     case Fmt::e2m1x2: {
-      // Packed along the last dimension: element 2k of each row in the low nibble.
+      // Packed along the last dimension: element 2k of each row in the low nibble of byte k; one
+      // iteration per stored byte, so no two iterations write the same byte.
       const int64_t last = x.shape.empty() ? 1 : x.shape.back();
-      const int64_t per_row = (last + 1) / 2;
-      for (int64_t i = 0; i < n; ++i) {
-        const int64_t row = i / last, col = i % last;
-        const uint8_t code = fp4_e2m1_encode(xp[i]);
-        r.codes.data[size_t(row * per_row + col / 2)] |= uint8_t(code << (4 * (col & 1)));
-        vp[i] = fp4_e2m1_decode(code);
+      const int64_t per_row = fmt_stored_len(Fmt::e2m1x2, last), bytes = last ? (n / last) * per_row : 0;
+#pragma omp parallel for schedule(static)
+      for (int64_t j = 0; j < bytes; ++j) {
+        const int64_t row = j / per_row, c0 = 2 * (j % per_row);
+        uint8_t byte = 0;
+        for (int64_t col = c0; col < std::min(c0 + 2, last); ++col) {
+          const uint8_t code = fp4_e2m1_encode(xp[row * last + col]);
+          byte |= uint8_t(code << (4 * (col - c0)));
+          vp[row * last + col] = fp4_e2m1_decode(code);
+        }
+        r.codes.data[size_t(j)] = byte;
       }
       break;
     }
