@@ -3,9 +3,11 @@
 // codes (uint8/uint16), never widened. Every dataset carries `format`, `logical_shape` and `sha256`
 // attributes (plus `scale`/`block` for quantized tensors, and any extra string attributes a layer above
 // names, such as golden_schema's links); groups and dataset attributes track creation order so readers
-// walk tensors in model order and extra attributes in the order they were written. H5Writer writes to a temporary file and renames it on commit (atomic);
-// H5Reader validates everything it reads and reports bad input as one-line InputErrors.
-// Uses the HDF5 C API only; not thread-safe (one reader or writer per thread). docs/hdf5-tensors.md.
+// walk tensors in model order and extra attributes in the order they were written. H5Writer writes to a
+// temporary file and renames it on commit (atomic); H5Reader validates everything it reads and reports bad
+// input as one-line InputErrors. Uses the HDF5 C API only; not thread-safe (one reader or writer per
+// thread). docs/hdf5-tensors.md. Implemented in h5_writer.cpp and h5_reader.cpp on the shared HDF5
+// plumbing of h5_util.h; the hash is sha256.h.
 #pragma once
 #include <array>
 #include <concepts>
