@@ -78,7 +78,7 @@ H5Reader::~H5Reader() {
 
 int64_t H5Reader::open_dataset(const std::string& dataset) const {
   const std::vector<std::string> parts = split_path(dataset);
-  const std::string full = parts.empty() ? dataset : join_path(parts, parts.size());
+  const std::string full = canonical_path(dataset);
   const H5I_type_t t = object_type(file_, parts);
   if (t == H5I_BADID) throw InputError(path_, full, "no such dataset");
   if (t == H5I_GROUP) throw InputError(path_, full, "is a group, not a dataset");
@@ -165,12 +165,12 @@ TensorInfo inspect(hid_t dset, const Where& w) {
 
 TensorInfo H5Reader::info(const std::string& dataset) const {
   Hid dset(open_dataset(dataset), H5Dclose);
-  return inspect(dset, Where{path_, join_path(split_path(dataset), split_path(dataset).size())});
+  return inspect(dset, Where{path_, canonical_path(dataset)});
 }
 
 Tensor H5Reader::read(const std::string& dataset, std::optional<Fmt> expect, TensorAttrs* attrs) const {
   Hid dset(open_dataset(dataset), H5Dclose);
-  const Where w{path_, join_path(split_path(dataset), split_path(dataset).size())};
+  const Where w{path_, canonical_path(dataset)};
   const TensorInfo info = inspect(dset, w);
   if (expect && *expect != info.fmt)
     w.fail(std::string("expected format ") + fmt_name(*expect) + " but the dataset is " + fmt_name(info.fmt));
@@ -183,7 +183,7 @@ Tensor H5Reader::read(const std::string& dataset, std::optional<Fmt> expect, Ten
 
 Tensor H5Reader::read_rows(const std::string& dataset, int64_t row0, int64_t nrows) const {
   Hid dset(open_dataset(dataset), H5Dclose);
-  const Where w{path_, join_path(split_path(dataset), split_path(dataset).size())};
+  const Where w{path_, canonical_path(dataset)};
   const TensorInfo info = inspect(dset, w);
   if (info.shape.empty()) throw std::invalid_argument("H5Reader::read_rows: " + w.dataset + " has rank 0");
   if (row0 < 0 || nrows < 0 || nrows > info.shape[0] - row0)
@@ -210,7 +210,7 @@ Tensor H5Reader::read_rows(const std::string& dataset, int64_t row0, int64_t nro
 
 bool H5Reader::verify_hash(const std::string& dataset) const {
   const TensorInfo i = info(dataset);
-  const std::string name = join_path(split_path(dataset), split_path(dataset).size());
+  const std::string name = canonical_path(dataset);
   if (i.sha256.empty()) throw InputError(path_, name, "no 'sha256' attribute to verify");
   Sha256 h;
   if (i.shape.empty()) {
@@ -281,15 +281,19 @@ std::vector<std::string> H5Reader::datasets() const {
 
 namespace {
 
-// A root attribute that must be a scalar of one HDF5 type class.
-Hid open_root_scalar(hid_t file, const std::string& name, H5T_class_t want, const char* want_name, const Where& w) {
+// A root attribute that must be a scalar of one HDF5 type class, read as `mem_type`; nullopt when absent.
+template <class T>
+std::optional<T> read_root_scalar(hid_t file, const std::string& name, H5T_class_t want, const char* want_name,
+                                  hid_t mem_type, const Where& w) {
   Hid attr = open_attr(file, name.c_str(), w);
-  if (!attr.ok()) return attr;
+  if (!attr.ok()) return std::nullopt;
   Hid type(H5Aget_type(attr), H5Tclose);
   if (H5Tget_class(type) != want || attr_npoints(attr) != 1)
     w.fail("root attribute '" + name + "' is " + h5_type_name(type) + (attr_npoints(attr) != 1 ? " array" : "") +
            ", not a single " + want_name);
-  return attr;
+  T v = 0;
+  if (H5Aread(attr, mem_type, &v) < 0) w.fail("cannot read root attribute '" + name + "': " + hdf5_error_text());
+  return v;
 }
 
 }  // namespace
@@ -304,23 +308,11 @@ std::optional<std::string> H5Reader::root_str(const std::string& name) const {
 }
 
 std::optional<int64_t> H5Reader::root_i64(const std::string& name) const {
-  const Where w{path_, ""};
-  Hid attr = open_root_scalar(file_, name, H5T_INTEGER, "integer", w);
-  if (!attr.ok()) return std::nullopt;
-  int64_t v = 0;
-  if (H5Aread(attr, H5T_NATIVE_INT64, &v) < 0)
-    w.fail("cannot read root attribute '" + name + "': " + hdf5_error_text());
-  return v;
+  return read_root_scalar<int64_t>(file_, name, H5T_INTEGER, "integer", H5T_NATIVE_INT64, Where{path_, ""});
 }
 
 std::optional<double> H5Reader::root_f64(const std::string& name) const {
-  const Where w{path_, ""};
-  Hid attr = open_root_scalar(file_, name, H5T_FLOAT, "float", w);
-  if (!attr.ok()) return std::nullopt;
-  double v = 0;
-  if (H5Aread(attr, H5T_NATIVE_DOUBLE, &v) < 0)
-    w.fail("cannot read root attribute '" + name + "': " + hdf5_error_text());
-  return v;
+  return read_root_scalar<double>(file_, name, H5T_FLOAT, "float", H5T_NATIVE_DOUBLE, Where{path_, ""});
 }
 
 std::vector<std::string> H5Reader::root_attr_names() const {

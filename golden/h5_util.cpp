@@ -100,6 +100,11 @@ std::string join_path(const std::vector<std::string>& parts, size_t n) {
   return s;
 }
 
+std::string canonical_path(const std::string& p) {
+  const std::vector<std::string> parts = split_path(p);
+  return parts.empty() ? p : join_path(parts, parts.size());
+}
+
 H5I_type_t object_type(hid_t file, const std::vector<std::string>& parts) {
   if (parts.empty()) return H5I_BADID;
   for (size_t n = 1; n <= parts.size(); ++n)

@@ -85,6 +85,8 @@ void h5_check_id(hid_t id, const std::string& what);
 // "/a/b/c" -> {"a","b","c"}; a missing leading '/' is allowed. Empty on a malformed path.
 std::vector<std::string> split_path(const std::string& p);
 std::string join_path(const std::vector<std::string>& parts, size_t n);
+// A dataset path as "/a/b/c" (the form messages name it by); the path as given when it is malformed.
+std::string canonical_path(const std::string& p);
 // Object type at `path` (H5I_GROUP, H5I_DATASET, ...), or H5I_BADID when absent. Walks the prefixes so
 // that a missing intermediate group is "absent" rather than an HDF5 error.
 H5I_type_t object_type(hid_t file, const std::vector<std::string>& parts);

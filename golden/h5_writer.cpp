@@ -182,35 +182,44 @@ H5DatasetStream H5Writer::begin_dataset(const std::string& path, Fmt fmt, std::v
   if (shape.empty()) throw std::invalid_argument("H5Writer::begin_dataset: " + path + ": rank 0 (use write)");
   const hid_t dset = create_dataset(path, fmt, shape, attrs);
   ++open_streams_;
-  return H5DatasetStream(this, join_path(split_path(path), split_path(path).size()), fmt, std::move(shape), dset);
+  return H5DatasetStream(this, canonical_path(path), fmt, std::move(shape), dset);
 }
+
+namespace {
+
+// Setting an attribute again replaces it: the old one is deleted first (the new one is created last).
+void delete_attr_if_present(hid_t obj, const std::string& name) {
+  if (H5Aexists(obj, name.c_str()) > 0) h5_check(H5Adelete(obj, name.c_str()), "H5Writer: replacing " + name);
+}
+
+}  // namespace
 
 void H5Writer::set_root_attr(const std::string& name, const std::string& value) {
   require_open("set_root_attr");
-  if (H5Aexists(file_, name.c_str()) > 0) h5_check(H5Adelete(file_, name.c_str()), "H5Writer: replacing " + name);
+  delete_attr_if_present(file_, name);
   write_str_attr(file_, name.c_str(), value);
 }
 void H5Writer::set_root_attr(const std::string& name, int64_t value) {
   require_open("set_root_attr");
-  if (H5Aexists(file_, name.c_str()) > 0) h5_check(H5Adelete(file_, name.c_str()), "H5Writer: replacing " + name);
+  delete_attr_if_present(file_, name);
   write_scalar_attr(file_, name.c_str(), H5T_STD_I64LE, H5T_NATIVE_INT64, value);
 }
 void H5Writer::set_root_attr(const std::string& name, double value) {
   require_open("set_root_attr");
-  if (H5Aexists(file_, name.c_str()) > 0) h5_check(H5Adelete(file_, name.c_str()), "H5Writer: replacing " + name);
+  delete_attr_if_present(file_, name);
   write_scalar_attr(file_, name.c_str(), H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, value);
 }
 
 void H5Writer::set_dataset_attr(const std::string& dataset, const std::string& name, const std::string& value) {
   require_open("set_dataset_attr");
   const std::vector<std::string> parts = split_path(dataset);
-  const std::string full = parts.empty() ? dataset : join_path(parts, parts.size());
+  const std::string full = canonical_path(dataset);
   check_extra_attr_name(full, name);
   if (object_type(file_, parts) != H5I_DATASET) throw std::invalid_argument("H5Writer: no dataset " + full);
   Hid dset(H5Dopen2(file_, full.c_str(), H5P_DEFAULT), H5Dclose);
   h5_check_id(dset, "H5Writer: opening dataset " + full);
   try {
-    if (H5Aexists(dset, name.c_str()) > 0) h5_check(H5Adelete(dset, name.c_str()), "H5Writer: replacing " + name);
+    delete_attr_if_present(dset, name);
     write_str_attr(dset, name.c_str(), value);
   } catch (...) {
     poisoned_ = true;  // the attribute may be gone without its replacement
