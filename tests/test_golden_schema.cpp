@@ -6,35 +6,22 @@
 #include <gtest/gtest.h>
 #include <hdf5.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <fstream>
 #include <numeric>
 
 #include "compare/compare.h"
 #include "golden/golden_schema.h"
 #include "reference/formats.h"
+#include "tests/support/temp_dir.h"
 
 using namespace v4;
 using namespace v4::golden;
-namespace fs = std::filesystem;
 
 namespace {
 
-class GoldenSchema : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("v4schema_" + std::to_string(::getpid()) + "_" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& n) const { return (dir_ / n).string(); }
-  fs::path dir_;
-};
+class GoldenSchema : public v4::test::TempDirTest {};
 
 std::string slurp(const std::string& p) {
   std::ifstream f(p, std::ios::binary);

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "reference/formats.h"
+#include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using namespace v4;
@@ -57,18 +58,7 @@ Tensor pattern_tensor(Fmt f, std::vector<int64_t> shape, int salt = 0) {
   return t;
 }
 
-class TensorIo : public ::testing::Test {
- protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / ("v4_tensor_io_" + std::to_string(::getpid()) + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
-};
+class TensorIo : public v4::test::TempDirTest {};
 
 // ---- raw HDF5 helpers for building files the reader did not write ----
 
