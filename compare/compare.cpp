@@ -161,12 +161,6 @@ void verify_hashes(const OpenFile& g, const OpenFile& c, const std::vector<Plann
 // Phase 3: one tensor pair, streamed, analysed and judged
 // ---------------------------------------------------------------------------------------------
 
-Elem elem_from_bits(Fmt f, uint64_t bits) {
-  uint8_t buf[8];
-  std::memcpy(buf, &bits, 8);
-  return elem_read(f, buf, 0, 0);
-}
-
 // "[i, j]: golden 0x3f80 (1) candidate 0x3f81 (1.0078125), 1 ulp (bf16)"; "" for no element.
 std::string elem_pair_text(Fmt f, const std::vector<int64_t>& shape, const ElemRef& r) {
   if (r.index < 0) return "";

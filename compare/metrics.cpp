@@ -22,24 +22,26 @@ namespace {
 
 inline int64_t signed_mag(bool neg, uint64_t mag) { return neg ? -int64_t(mag) : int64_t(mag); }
 
+// A sign-magnitude float with infinities (f32, bf16, e5m2): magnitude inf_mag is ±inf, anything above
+// it NaN; the key orders by signed magnitude.
+inline void sign_mag_with_inf(Elem& e, uint64_t bits, bool neg, uint32_t mag, uint32_t inf_mag) {
+  e.bits = bits;
+  e.cls = mag > inf_mag ? Cls::nan : mag == inf_mag ? (neg ? Cls::neg_inf : Cls::pos_inf) : Cls::finite;
+  e.key = signed_mag(neg, mag);
+}
+
 template <Fmt F>
 inline Elem elem_read_t(const uint8_t* buf, int64_t j, int64_t row_len) {
   Elem e;
   if constexpr (F == Fmt::f32) {
     uint32_t u;
     std::memcpy(&u, buf + 4 * j, 4);
-    const uint32_t mag = u & 0x7FFFFFFFu;
-    e.bits = u;
-    e.cls = mag > 0x7F800000u ? Cls::nan : mag == 0x7F800000u ? ((u >> 31) ? Cls::neg_inf : Cls::pos_inf) : Cls::finite;
-    e.key = signed_mag(u >> 31, mag);
+    sign_mag_with_inf(e, u, u >> 31, u & 0x7FFFFFFFu, 0x7F800000u);
     e.value = double(f32_from_bits(u));
   } else if constexpr (F == Fmt::bf16) {
     uint16_t u;
     std::memcpy(&u, buf + 2 * j, 2);
-    const uint32_t mag = u & 0x7FFFu;
-    e.bits = u;
-    e.cls = mag > 0x7F80u ? Cls::nan : mag == 0x7F80u ? ((u >> 15) ? Cls::neg_inf : Cls::pos_inf) : Cls::finite;
-    e.key = signed_mag(u >> 15, mag);
+    sign_mag_with_inf(e, u, u >> 15, u & 0x7FFFu, 0x7F80u);
     e.value = double(bf16_decode(u));
   } else if constexpr (F == Fmt::e4m3fn) {
     const uint8_t c = buf[j];
@@ -49,10 +51,7 @@ inline Elem elem_read_t(const uint8_t* buf, int64_t j, int64_t row_len) {
     e.value = double(fp8_e4m3_decode(c));
   } else if constexpr (F == Fmt::e5m2) {
     const uint8_t c = buf[j];
-    const uint32_t mag = c & 0x7Fu;
-    e.bits = c;
-    e.cls = mag > kE5M2Inf ? Cls::nan : mag == kE5M2Inf ? ((c >> 7) ? Cls::neg_inf : Cls::pos_inf) : Cls::finite;
-    e.key = signed_mag(c >> 7, mag);
+    sign_mag_with_inf(e, c, c >> 7, c & 0x7Fu, kE5M2Inf);
     e.value = double(fp8_e5m2_decode(c));
   } else if constexpr (F == Fmt::e2m1x2) {
     int64_t byte = j >> 1, nib = j & 1;
@@ -91,6 +90,12 @@ inline Elem elem_read_t(const uint8_t* buf, int64_t j, int64_t row_len) {
 
 Elem elem_read(Fmt f, const uint8_t* buf, int64_t j, int64_t row_len) {
   return fmt_visit(f, [&](auto F) { return elem_read_t<decltype(F)::value>(buf, j, row_len); });
+}
+
+Elem elem_from_bits(Fmt f, uint64_t bits) {
+  uint8_t buf[8];
+  std::memcpy(buf, &bits, 8);
+  return elem_read(f, buf, 0, 0);
 }
 
 std::string bits_hex(Fmt f, uint64_t bits) {
@@ -150,12 +155,7 @@ std::vector<int64_t> coords_of(const std::vector<int64_t>& shape, int64_t flat) 
   return c;
 }
 
-std::string coords_text(const std::vector<int64_t>& shape, int64_t flat) {
-  const std::vector<int64_t> c = coords_of(shape, flat);
-  std::string s = "[";
-  for (size_t i = 0; i < c.size(); ++i) s += (i ? ", " : "") + std::to_string(c[i]);
-  return s + "]";
-}
+std::string coords_text(const std::vector<int64_t>& shape, int64_t flat) { return shape_str(coords_of(shape, flat)); }
 
 // =============================================================================================
 // StatsAccumulator

@@ -1,7 +1,5 @@
 // The JSON report (schema "v4oracle-compare-report", kJsonReportVersion; fields in docs/compare.md):
 // every number of CompareResult, non-finite numbers as the strings "nan", "inf", "-inf".
-#include <cstring>
-
 #include "compare/report.h"
 #include "compare/report_common.h"
 
@@ -33,9 +31,7 @@ std::string jstr(const std::string& s) {
 }
 // A JSON number (%.17g: round-trips a double), or the string "nan", "inf", "-inf".
 std::string jnum(double v) {
-  if (std::isnan(v)) return "\"nan\"";
-  if (std::isinf(v)) return v > 0 ? "\"inf\"" : "\"-inf\"";
-  return fmtf("%.17g", v);
+  return std::isfinite(v) ? fmtf("%.17g", v) : jstr(num(v));
 }
 // f(item) of every item, comma-separated: the body of a JSON array or object.
 template <class Range, class F>
@@ -57,10 +53,7 @@ std::string jshape(const std::vector<int64_t>& s) {
 
 std::string jref(Fmt f, const std::vector<int64_t>& shape, const ElemRef& r) {
   if (r.index < 0) return "null";
-  uint8_t ba[8], bb[8];
-  std::memcpy(ba, &r.a_bits, 8);
-  std::memcpy(bb, &r.b_bits, 8);
-  const Elem a = elem_read(f, ba, 0, 0), b = elem_read(f, bb, 0, 0);
+  const Elem a = elem_from_bits(f, r.a_bits), b = elem_from_bits(f, r.b_bits);
   return "{\"index\":" + std::to_string(r.index) + ",\"coords\":" + jshape(coords_of(shape, r.index)) +
          ",\"golden_bits\":" + jstr(bits_hex(f, r.a_bits)) + ",\"candidate_bits\":" + jstr(bits_hex(f, r.b_bits)) +
          ",\"golden_value\":" + jstr(elem_value_text(f, a)) + ",\"candidate_value\":" + jstr(elem_value_text(f, b)) +
