@@ -258,11 +258,8 @@ void judge(TensorResult& tr, const StatsAccumulator& acc, bool keep_grid) {
   }
 }
 
-// Compares one pair. Pass 1 streams both in ranges of the tensor's plan: the scan statistics, and
-// for ranges that differ the index or quant tie analysis. Pass 2, only for tensors that differ,
-// streams them again for the error sums over every element (NMSE, calc_diff).
-TensorResult compare_tensor(const OpenFile& g, const OpenFile& c, const Planned& p, const CompareOptions& opt,
-                            const std::string& root_name, bool keep_grid, int64_t& bytes_read) {
+// What a pair is before it is compared: run, path and its parts, format, shape, rule.
+TensorResult describe(const Planned& p, const std::string& root_name) {
   TensorResult tr;
   tr.run = p.run;
   tr.path = p.golden_ds;
@@ -271,6 +268,26 @@ TensorResult compare_tensor(const OpenFile& g, const OpenFile& c, const Planned&
   tr.fmt = p.ginfo.fmt;
   tr.shape = p.ginfo.shape;
   tr.rule = p.rule;
+  return tr;
+}
+
+// Pass 2, only for tensors that differ: the error sums over every element (NMSE, calc_diff), which the
+// scan pass leaves out.
+void add_error_sums(TensorResult& tr, const Source& sa, const Source& sb, const ChunkPlan& cp, int64_t& bytes_read) {
+  StatsAccumulator sums(tr.fmt, tr.shape, StatsAccumulator::Mode::sums);
+  bytes_read += stream_pair(sa, sb, cp, [&](int64_t e0, int64_t e1, const View& va, const View& vb) {
+    sums.add(e0, e1 - e0, va.data(), vb.data(), cp.row_len);
+  });
+  const TensorStats s2 = sums.finish();
+  tr.stats.sum_d2 = s2.sum_d2, tr.stats.sum_a2 = s2.sum_a2, tr.stats.sum_b2 = s2.sum_b2, tr.stats.sum_ab = s2.sum_ab;
+}
+
+// Compares one pair. Pass 1 streams both in ranges of the tensor's plan: the scan statistics, and
+// for ranges that differ the index or quant tie analysis; pass 2 (add_error_sums) when they differ;
+// then the verdict.
+TensorResult compare_tensor(const OpenFile& g, const OpenFile& c, const Planned& p, const CompareOptions& opt,
+                            const std::string& root_name, bool keep_grid, int64_t& bytes_read) {
+  TensorResult tr = describe(p, root_name);
   if (p.rule.budget.kind == Budget::Kind::ignore) return tr;
 
   const Source sa(g, p.golden_ds, p.ginfo), sb(c, p.cand_ds, p.cinfo);
@@ -295,14 +312,7 @@ TensorResult compare_tensor(const OpenFile& g, const OpenFile& c, const Planned&
   if (index) tr.index = index->stats();
   if (quant) tr.quant = quant->stats();
 
-  if (tr.stats.bit_equal < tr.stats.n) {
-    StatsAccumulator sums(tr.fmt, tr.shape, StatsAccumulator::Mode::sums);
-    bytes_read += stream_pair(sa, sb, cp, [&](int64_t e0, int64_t e1, const View& va, const View& vb) {
-      sums.add(e0, e1 - e0, va.data(), vb.data(), cp.row_len);
-    });
-    const TensorStats s2 = sums.finish();
-    tr.stats.sum_d2 = s2.sum_d2, tr.stats.sum_a2 = s2.sum_a2, tr.stats.sum_b2 = s2.sum_b2, tr.stats.sum_ab = s2.sum_ab;
-  }
+  if (tr.stats.bit_equal < tr.stats.n) add_error_sums(tr, sa, sb, cp, bytes_read);
   judge(tr, acc, keep_grid);
   return tr;
 }
