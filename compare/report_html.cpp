@@ -149,7 +149,7 @@ std::string report_html(const CompareResult& r) {
             any = true;
             fail = fail || !t.pass;
             ms = std::max(ms, t.stats.max_steps);
-            if (t.fmt != Fmt::i32 && t.fmt != Fmt::i64) nm = std::max(nm, t.stats.nmse());
+            if (fmt_info(t.fmt).kind != FmtKind::integer) nm = std::max(nm, t.stats.nmse());
           }
         if (!any) continue;
         const double y1 = std::log2(1.0 + double(ms));
