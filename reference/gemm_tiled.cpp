@@ -1,4 +1,7 @@
-// GEMM recipes: canonical, hopper and exact for FP8, FP4×FP8, bf16 and fp32 (reference/gemm.h, docs/gemm.md).
+// The tiled, vectorised GEMM kernels behind reference/gemm.h (internal interface: reference/gemm_tiled.h).
+// They compute exactly what the plain loops of reference/gemm.cpp define, bit for bit
+// (tests/test_gemm_tiled.cpp), only faster: register tiles with GCC vector extensions, decode tables,
+// OpenMP over output tiles. Arguments arrive checked (reference/gemm.cpp).
 // Shape legend: A [M, K], B [N, K], C [M, N] = A·Bᵀ; KB = K/128 FP8 scale blocks, KB32 = K/32.
 //
 // Why the fast FP8/FP4 path is exact: every e4m3 value is an integer multiple of 2^-9 below 2^9 and every
@@ -7,50 +10,29 @@
 // (32·448·6·2^10 < 2^27). Every partial sum in any order is therefore representable in binary64 (53 bits):
 // each double multiply and add below is exact, the block sum does not depend on the summation order, and
 // the one conversion double -> float is IEEE round-to-nearest-even of the exact value.
-#include "reference/gemm.h"
+#include "reference/gemm_tiled.h"
 
 #include <omp.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <stdexcept>
-#include <string>
 #include <vector>
 
 #include "reference/blocks.h"
-#include "reference/exact_acc.h"
-#include "reference/formats.h"
 #include "reference/wgmma_model.h"
 
-namespace v4 {
+namespace v4::gemm_tiled {
 
 namespace {
 
-constexpr int64_t kTileM = 128;      // rows of one OpenMP task's output tile (a multiple of kLanes)
-constexpr int64_t kTileN = 128;      // columns of a sub-tile: = kFp8Block, so they share one FP8 b_scale block
-constexpr int64_t kMaxSubTiles = 4;  // sub-tiles per task: A is decoded once per task and K-block
-constexpr int64_t kExactTileM = 64;  // exact recipe: one ExactAcc (~190 B) per output of a 64 × 128 tile
-constexpr int kLanes = 8;            // A rows held in the vector lanes of the exact block-partial kernel
-constexpr int kNB = 6;               // B rows per register tile of that kernel
-constexpr double kFp8Unit = 262144.0;  // 2^18: FP8 block partial / unit = integer
-constexpr double kFp4Unit = 1024.0;    // 2^10: FP4 block partial / unit = integer
-
-// ---------------------------------------------------------------------------------------------
-// Argument checks (before any parallel region: nothing may throw inside one).
-void check_shape(const char* fn, int64_t M, int64_t N, int64_t K) {
-  if (M < 0 || N < 0 || K < 0)
-    throw std::invalid_argument(std::string(fn) + ": negative shape M=" + std::to_string(M) +
-                                " N=" + std::to_string(N) + " K=" + std::to_string(K));
-}
-void check_k_multiple(const char* fn, int64_t K, int64_t multiple, const char* why) {
-  if (K % multiple != 0)
-    throw std::invalid_argument(std::string(fn) + ": K=" + std::to_string(K) + " is not a multiple of " +
-                                std::to_string(multiple) + " (" + why + ")");
-}
-void check_ptr(const char* fn, const void* p, const char* name, bool needed) {
-  if (needed && p == nullptr) throw std::invalid_argument(std::string(fn) + ": " + name + " is null");
-}
+constexpr int64_t kTileM = 128;        // rows of one OpenMP task's output tile (a multiple of kLanes)
+constexpr int64_t kTileN = kFp8Block;  // columns of a sub-tile: they share one FP8 b_scale block
+constexpr int64_t kMaxSubTiles = 4;    // sub-tiles per task: A is decoded once per task and K-block
+constexpr int64_t kExactTileM = 64;    // exact recipe: one ExactAcc (~190 B) per output of a 64 × 128 tile
+constexpr int kLanes = 8;              // A rows held in the vector lanes of the exact block-partial kernel
+constexpr int kNB = 6;                 // B rows per register tile of that kernel
+constexpr int64_t kFp4BlocksPerFp8Block = kFp8Block / kFp4Block;  // FP4 blocks under one activation scale
 
 // ---------------------------------------------------------------------------------------------
 // Element decodes to binary64, built once from the shared format definitions (reference/formats.h):
@@ -92,19 +74,18 @@ struct WgmmaTables {
 const WgmmaTables& wgmma_tables() {
   static const WgmmaTables t = [] {
     WgmmaTables x;
-    for (int c = 0; c < 256; ++c) x.e4m3[c] = wgmma_operand(fp8_e4m3_decode(uint8_t(c)), 3, -6);
-    for (int c = 0; c < 16; ++c) x.e2m1[c] = wgmma_operand(fp4_e2m1_decode(uint8_t(c)), 3, -6);
+    const WgmmaModel& m = kWgmmaE4M3;
+    for (int c = 0; c < 256; ++c) x.e4m3[c] = wgmma_operand(fp8_e4m3_decode(uint8_t(c)), m.a_mant_bits, m.a_emin);
+    for (int c = 0; c < 16; ++c) x.e2m1[c] = wgmma_operand(fp4_e2m1_decode(uint8_t(c)), m.b_mant_bits, m.b_emin);
     return x;
   }();
   return t;
 }
 
-uint8_t e2m1_code(const uint8_t* packed_row, int64_t k) { return fp4_e2m1_unpack(packed_row[k >> 1], int(k & 1)); }
-
 // Columns per task for the FP8/FP4 paths: up to kMaxSubTiles sub-tiles (fewer decodes of A), but at
 // least two tasks per thread when N allows. Results do not depend on it (each output is computed alone).
 int64_t fp_tile_n(int64_t N) {
-  const int64_t subtiles = (N + kTileN - 1) / kTileN;
+  const int64_t subtiles = ceil_div(N, kTileN);
   const int64_t per_task = subtiles / (2 * int64_t(omp_get_max_threads()));
   return kTileN * std::clamp<int64_t>(per_task, 1, kMaxSubTiles);
 }
@@ -112,7 +93,7 @@ int64_t fp_tile_n(int64_t N) {
 // Runs f(m0, mt, n0, nt) over output tiles; each task owns its outputs, so any schedule gives the same bits.
 template <class F>
 void for_each_tile(int64_t M, int64_t N, int64_t tile_m, int64_t tile_n, F&& f) {
-  const int64_t tiles_m = (M + tile_m - 1) / tile_m, tiles_n = (N + tile_n - 1) / tile_n;
+  const int64_t tiles_m = ceil_div(M, tile_m), tiles_n = ceil_div(N, tile_n);
 #pragma omp parallel for schedule(dynamic, 1)
   for (int64_t t = 0; t < tiles_m * tiles_n; ++t) {
     const int64_t m0 = (t / tiles_n) * tile_m, n0 = (t % tiles_n) * tile_n;
@@ -179,7 +160,7 @@ void exact_partials(int nb, const double* at, const BT* b, int64_t ldb, double* 
 // One 128-block of A rows m0..m0+mt, decoded and transposed into strips of 8 rows: at[s][k][ii]
 // (rows past mt are zero).
 void decode_a_block_strips(const uint8_t* a, int64_t K, int64_t m0, int mt, int64_t kb, double* at, double* row) {
-  const int strips = (mt + kLanes - 1) / kLanes;
+  const int strips = int(ceil_div(mt, kLanes));
   for (int s = 0; s < strips; ++s)
     for (int ii = 0; ii < kLanes; ++ii) {
       const int i = s * kLanes + ii;
@@ -200,7 +181,7 @@ void decode_a_block_strips(const uint8_t* a, int64_t K, int64_t m0, int mt, int6
 template <class Sink>
 void fp8_tile_partials(const uint8_t* a, const uint8_t* b, int64_t K, int64_t m0, int mt, int64_t n0, int nt,
                        Sink&& sink) {
-  const int strips = (mt + kLanes - 1) / kLanes;
+  const int strips = int(ceil_div(mt, kLanes));
   std::vector<double> at(size_t(strips) * kFp8Block * kLanes), row(kFp8Block), tile(kNB * kLanes);
   for (int64_t kb = 0; kb < K / kFp8Block; ++kb) {
     decode_a_block_strips(a, K, m0, mt, kb, at.data(), row.data());
@@ -221,18 +202,17 @@ void fp8_tile_partials(const uint8_t* a, const uint8_t* b, int64_t K, int64_t m0
 template <class Sink>
 void fp4_tile_partials(const uint8_t* a, const uint8_t* b_packed, int64_t K, int64_t m0, int mt, int64_t n0,
                        int nt, Sink&& sink) {
-  const int strips = (mt + kLanes - 1) / kLanes;
-  constexpr int64_t kSub = kFp8Block / kFp4Block;  // FP4 blocks per decoded A block
+  const int strips = int(ceil_div(mt, kLanes));
   std::vector<double> at(size_t(strips) * kFp8Block * kLanes), bd(size_t(kTileN) * kFp4Block), row(kFp8Block),
       tile(kNB * kLanes);
   for (int64_t kb32 = 0; kb32 < K / kFp4Block; ++kb32) {
-    const int64_t q = kb32 % kSub;
-    if (q == 0) decode_a_block_strips(a, K, m0, mt, kb32 / kSub, at.data(), row.data());
+    const int64_t q = kb32 % kFp4BlocksPerFp8Block;
+    if (q == 0) decode_a_block_strips(a, K, m0, mt, kb32 / kFp4BlocksPerFp8Block, at.data(), row.data());
     for (int u0 = 0; u0 < nt; u0 += int(kTileN)) {
       const int un = std::min(int(kTileN), nt - u0);
       for (int j = 0; j < un; ++j)
-        decode_e2m1_row(b_packed + (n0 + u0 + j) * (K / 2) + kb32 * kFp4Block / 2, kFp4Block,
-                        bd.data() + int64_t(j) * kFp4Block);
+        decode_e2m1_row(b_packed + (n0 + u0 + j) * fp4_e2m1_row_bytes(K) + fp4_e2m1_row_bytes(kb32 * kFp4Block),
+                        kFp4Block, bd.data() + int64_t(j) * kFp4Block);
       for (int s = 0; s < strips; ++s)
         for (int j0 = 0; j0 < un; j0 += kNB) {
           const int nb = std::min(kNB, un - j0);
@@ -263,14 +243,6 @@ void store_tile_t(const float* acc_t, int64_t ld, int64_t N, int64_t m0, int mt,
     }
 }
 
-// Adds the exact value part · 2^(scale exponents) (part an exact multiple of 1/unit = 2^unit_exp;
-// NaN partial or NaN scale -> NaN).
-void exact_add_partial(ExactAcc& acc, double part, double unit, int unit_exp, uint8_t sa_code, uint8_t sb_code) {
-  if (std::isnan(part) || sa_code == kUE8M0NaN || sb_code == kUE8M0NaN) return acc.mark_nan();
-  // ue8m0 code c is 2^(c-127) for every c in 0..254 (code 0 = 2^-127, formats.h).
-  acc.add_scaled_int(int64_t(part * unit), unit_exp + (int(sa_code) - 127) + (int(sb_code) - 127));
-}
-
 // The output of the exact recipe: fp32 (f32acc) or bf16 rounded once from the exact value.
 struct ExactOut {
   float* f32;
@@ -284,25 +256,10 @@ struct ExactOut {
 
 // ---------------------------------------------------------------------------------------------
 // FP8 recipes. Out: c_f32 (the fp32 accumulator) or c_bf16.
-struct Fp8Args {
-  const uint8_t *a, *a_scale, *b, *b_scale;
-  int64_t M, N, K;
-};
-
-void fp8_check(const char* fn, const Fp8Args& g) {
-  check_shape(fn, g.M, g.N, g.K);
-  check_k_multiple(fn, g.K, kFp8Block, "the FP8 scale block is 128 wide");
-  const bool any = g.M > 0 && g.N > 0;
-  check_ptr(fn, g.a, "a", any && g.K > 0);
-  check_ptr(fn, g.a_scale, "a_scale", any && g.K > 0);
-  check_ptr(fn, g.b, "b", any && g.K > 0);
-  check_ptr(fn, g.b_scale, "b_scale", any && g.K > 0);
-}
-
 // One fp8 output tile per recipe. Canonical: transposed accumulators acc[j][i], ld = rows padded to the
 // 8-row strips.
-void fp8_tile_canonical(const Fp8Args& g, int64_t m0, int mt, int64_t n0, int nt, float* c_f32, uint16_t* c_bf16) {
-  const int64_t KB = g.K / kFp8Block, ld = (mt + kLanes - 1) / kLanes * kLanes;
+void fp8_tile_canonical(const ScaledArgs& g, int64_t m0, int mt, int64_t n0, int nt, float* c_f32, uint16_t* c_bf16) {
+  const int64_t KB = g.K / kFp8Block, ld = ceil_div(mt, kLanes) * kLanes;
   std::vector<float> acc(size_t(nt) * ld, 0.0f), sa(size_t(ld), 0.0f);
   int64_t sa_kb = -1;
   fp8_tile_partials(g.a, g.b, g.K, m0, mt, n0, nt, [&](int64_t kb, int i0, int j0, int nb, const double* tile) {
@@ -320,15 +277,15 @@ void fp8_tile_canonical(const Fp8Args& g, int64_t m0, int mt, int64_t n0, int nt
   store_tile_t(acc.data(), ld, g.N, m0, mt, n0, nt, c_f32, c_bf16);
 }
 
-void fp8_tile_exact(const Fp8Args& g, int64_t m0, int mt, int64_t n0, int nt, float* c_f32, uint16_t* c_bf16) {
+void fp8_tile_exact(const ScaledArgs& g, int64_t m0, int mt, int64_t n0, int nt, float* c_f32, uint16_t* c_bf16) {
   const int64_t KB = g.K / kFp8Block;
   std::vector<ExactAcc> acc(size_t(nt) * mt);
   fp8_tile_partials(g.a, g.b, g.K, m0, mt, n0, nt, [&](int64_t kb, int i0, int j0, int nb, const double* tile) {
     const uint8_t sb = g.b_scale[((n0 + j0) / kFp8Block) * KB + kb];
     for (int jr = 0; jr < nb; ++jr)
       for (int ii = 0; ii < kLanes && i0 + ii < mt; ++ii)
-        exact_add_partial(acc[size_t(j0 + jr) * mt + i0 + ii], tile[jr * kLanes + ii], kFp8Unit, -18,
-                          g.a_scale[(m0 + i0 + ii) * KB + kb], sb);
+        exact_add_block(acc[size_t(j0 + jr) * mt + i0 + ii], tile[jr * kLanes + ii], kFp8PartialExp,
+                        g.a_scale[(m0 + i0 + ii) * KB + kb], sb);
   });
   const ExactOut out{c_f32, c_bf16, g.N};
   for (int i = 0; i < mt; ++i)
@@ -336,7 +293,7 @@ void fp8_tile_exact(const Fp8Args& g, int64_t m0, int mt, int64_t n0, int nt, fl
 }
 
 // hopper: per 128-block, 4 chained k32 wgmma from zero, then acc = fma(d, fp32(sa·sb), acc).
-void fp8_tile_hopper(const Fp8Args& g, int64_t m0, int mt, int64_t n0, int nt, float* c_f32, uint16_t* c_bf16) {
+void fp8_tile_hopper(const ScaledArgs& g, int64_t m0, int mt, int64_t n0, int nt, float* c_f32, uint16_t* c_bf16) {
   const int64_t KB = g.K / kFp8Block;
   const WgmmaOperand* T = wgmma_tables().e4m3;
   std::vector<float> acc(size_t(mt) * nt, 0.0f);
@@ -361,7 +318,7 @@ void fp8_tile_hopper(const Fp8Args& g, int64_t m0, int mt, int64_t n0, int nt, f
   if (c_bf16) store_tile_bf16(acc.data(), g.N, m0, mt, n0, nt, c_bf16);
 }
 
-void fp8_run(const Fp8Args& g, Recipe r, float* c_f32, uint16_t* c_bf16) {
+void fp8_run(const ScaledArgs& g, Recipe r, float* c_f32, uint16_t* c_bf16) {
   auto tile = r == Recipe::canonical ? fp8_tile_canonical : r == Recipe::hopper ? fp8_tile_hopper : fp8_tile_exact;
   const bool exact = r == Recipe::exact;
   for_each_tile(g.M, g.N, exact ? kExactTileM : kTileM, exact ? kTileN : fp_tile_n(g.N),
@@ -370,24 +327,14 @@ void fp8_run(const Fp8Args& g, Recipe r, float* c_f32, uint16_t* c_bf16) {
 
 // ---------------------------------------------------------------------------------------------
 // FP4×FP8 recipes: per 32-block kb32, acc = fma(fp32(p · sa[m, kb32/4]), sb[n, kb32], acc).
-void fp4_check(const char* fn, const Fp8Args& g) {
-  check_shape(fn, g.M, g.N, g.K);
-  check_k_multiple(fn, g.K, kFp8Block, "the FP8 activation scale block is 128 wide");
-  const bool any = g.M > 0 && g.N > 0 && g.K > 0;
-  check_ptr(fn, g.a, "a", any);
-  check_ptr(fn, g.a_scale, "a_scale", any);
-  check_ptr(fn, g.b, "b_packed", any);
-  check_ptr(fn, g.b_scale, "b_scale", any);
-}
-
 // acc = fma(fp32(p · sa), sb, acc): the kernel's (p·sa)·sb with the last multiply-add contracted.
-void fp4_tile_canonical(const Fp8Args& g, int64_t m0, int mt, int64_t n0, int nt, float* c_f32, uint16_t* c_bf16) {
-  const int64_t KB = g.K / kFp8Block, KB32 = g.K / kFp4Block, ld = (mt + kLanes - 1) / kLanes * kLanes;
+void fp4_tile_canonical(const ScaledArgs& g, int64_t m0, int mt, int64_t n0, int nt, float* c_f32, uint16_t* c_bf16) {
+  const int64_t KB = g.K / kFp8Block, KB32 = g.K / kFp4Block, ld = ceil_div(mt, kLanes) * kLanes;
   std::vector<float> acc(size_t(nt) * ld, 0.0f), sa(size_t(ld), 0.0f);
   int64_t sa_kb = -1;
   fp4_tile_partials(g.a, g.b, g.K, m0, mt, n0, nt, [&](int64_t kb32, int i0, int j0, int nb, const double* tile) {
-    if (kb32 / 4 != sa_kb) {
-      sa_kb = kb32 / 4;
+    if (kb32 / kFp4BlocksPerFp8Block != sa_kb) {
+      sa_kb = kb32 / kFp4BlocksPerFp8Block;
       for (int i = 0; i < mt; ++i) sa[i] = ue8m0_decode(g.a_scale[(m0 + i) * KB + sa_kb]);
     }
     for (int jr = 0; jr < nb; ++jr) {
@@ -402,14 +349,14 @@ void fp4_tile_canonical(const Fp8Args& g, int64_t m0, int mt, int64_t n0, int nt
   store_tile_t(acc.data(), ld, g.N, m0, mt, n0, nt, c_f32, c_bf16);
 }
 
-void fp4_tile_exact(const Fp8Args& g, int64_t m0, int mt, int64_t n0, int nt, float* c_f32, uint16_t* c_bf16) {
+void fp4_tile_exact(const ScaledArgs& g, int64_t m0, int mt, int64_t n0, int nt, float* c_f32, uint16_t* c_bf16) {
   const int64_t KB = g.K / kFp8Block, KB32 = g.K / kFp4Block;
   std::vector<ExactAcc> acc(size_t(nt) * mt);
   fp4_tile_partials(g.a, g.b, g.K, m0, mt, n0, nt, [&](int64_t kb32, int i0, int j0, int nb, const double* tile) {
     for (int jr = 0; jr < nb; ++jr)
       for (int ii = 0; ii < kLanes && i0 + ii < mt; ++ii)
-        exact_add_partial(acc[size_t(j0 + jr) * mt + i0 + ii], tile[jr * kLanes + ii], kFp4Unit, -10,
-                          g.a_scale[(m0 + i0 + ii) * KB + kb32 / 4], g.b_scale[(n0 + j0 + jr) * KB32 + kb32]);
+        exact_add_block(acc[size_t(j0 + jr) * mt + i0 + ii], tile[jr * kLanes + ii], kFp4PartialExp,
+                        g.a_scale[(m0 + i0 + ii) * KB + kb32 / kFp4BlocksPerFp8Block], g.b_scale[(n0 + j0 + jr) * KB32 + kb32]);
   });
   const ExactOut out{c_f32, c_bf16, g.N};
   for (int i = 0; i < mt; ++i)
@@ -417,7 +364,7 @@ void fp4_tile_exact(const Fp8Args& g, int64_t m0, int mt, int64_t n0, int nt, fl
 }
 
 // hopper: e2m1 converted exactly to e4m3, one k32 wgmma from zero per 32-block, canonical promotion.
-void fp4_tile_hopper(const Fp8Args& g, int64_t m0, int mt, int64_t n0, int nt, float* c_f32, uint16_t* c_bf16) {
+void fp4_tile_hopper(const ScaledArgs& g, int64_t m0, int mt, int64_t n0, int nt, float* c_f32, uint16_t* c_bf16) {
   const int64_t KB = g.K / kFp8Block, KB32 = g.K / kFp4Block;
   const WgmmaTables& T = wgmma_tables();
   std::vector<float> acc(size_t(mt) * nt, 0.0f);
@@ -427,9 +374,9 @@ void fp4_tile_hopper(const Fp8Args& g, int64_t m0, int mt, int64_t n0, int nt, f
       for (int k = 0; k < kFp4Block; ++k) aop[i * kFp4Block + k] = T.e4m3[g.a[(m0 + i) * g.K + kb32 * kFp4Block + k]];
     for (int j = 0; j < nt; ++j)
       for (int k = 0; k < kFp4Block; ++k)
-        bop[j * kFp4Block + k] = T.e2m1[e2m1_code(g.b + (n0 + j) * (g.K / 2), kb32 * kFp4Block + k)];
+        bop[j * kFp4Block + k] = T.e2m1[fp4_e2m1_get(g.b + (n0 + j) * fp4_e2m1_row_bytes(g.K), kb32 * kFp4Block + k)];
     for (int i = 0; i < mt; ++i) {
-      const float sa = ue8m0_decode(g.a_scale[(m0 + i) * KB + kb32 / 4]);
+      const float sa = ue8m0_decode(g.a_scale[(m0 + i) * KB + kb32 / kFp4BlocksPerFp8Block]);
       for (int j = 0; j < nt; ++j) {
         const float d = wgmma_fused_dot_add(&aop[i * kFp4Block], &bop[j * kFp4Block], kWgmmaE4M3K, 0.0f, kWgmmaE4M3);
         const float t = d * sa;
@@ -441,7 +388,7 @@ void fp4_tile_hopper(const Fp8Args& g, int64_t m0, int mt, int64_t n0, int nt, f
   if (c_bf16) store_tile_bf16(acc.data(), g.N, m0, mt, n0, nt, c_bf16);
 }
 
-void fp4_run(const Fp8Args& g, Recipe r, float* c_f32, uint16_t* c_bf16) {
+void fp4_run(const ScaledArgs& g, Recipe r, float* c_f32, uint16_t* c_bf16) {
   auto tile = r == Recipe::canonical ? fp4_tile_canonical : r == Recipe::hopper ? fp4_tile_hopper : fp4_tile_exact;
   const bool exact = r == Recipe::exact;
   for_each_tile(g.M, g.N, exact ? kExactTileM : kTileM, exact ? kTileN : fp_tile_n(g.N),
@@ -510,7 +457,7 @@ void fma_chain(int nb, const float* at, const float* b, int64_t ldb, int kc, flo
 template <class T, class Load>
 void dot_tile_canonical(const T* a, const T* b, int64_t K, Load load, int64_t m0, int mt, int64_t n0, int nt,
                         std::vector<float>& acc_t, int64_t& ld) {
-  const int strips = (mt + kDotLanes - 1) / kDotLanes;
+  const int strips = int(ceil_div(mt, kDotLanes));
   ld = int64_t(strips) * kDotLanes;
   acc_t.assign(size_t(nt) * ld, 0.0f);
   std::vector<float> at(size_t(strips) * kDotChunk * kDotLanes), bd(size_t(nt) * kDotChunk);
@@ -542,7 +489,7 @@ void dot_tile_hopper(const T* a, const T* b, int64_t N, int64_t K, Load load, co
   std::vector<WgmmaOperand> aop(size_t(mt) * chunk), bop(size_t(nt) * chunk);
   for (int64_t k0 = 0; k0 < K; k0 += chunk) {
     const int64_t kc = std::min(chunk, K - k0);
-    const int64_t kpad = (kc + kWgmmaBF16K - 1) / kWgmmaBF16K * kWgmmaBF16K;
+    const int64_t kpad = ceil_div(kc, kWgmmaBF16K) * kWgmmaBF16K;
     auto split = [&](const T* row, int64_t k) {
       return k < kc ? wgmma_operand(load(row[k0 + k]), kWgmmaBF16.a_mant_bits, kWgmmaBF16.a_emin)
                     : WgmmaOperand{0, kWgmmaBF16.a_emin};
@@ -594,75 +541,27 @@ void dot_run(const T* a, const T* b, int64_t M, int64_t N, int64_t K, Recipe r, 
   });
 }
 
-void dot_check(const char* fn, const void* a, const void* b, const void* c, int64_t M, int64_t N, int64_t K) {
-  check_shape(fn, M, N, K);
-  check_ptr(fn, a, "a", M > 0 && K > 0);
-  check_ptr(fn, b, "b", N > 0 && K > 0);
-  check_ptr(fn, c, "c", M > 0 && N > 0);
-}
-
 float load_bf16(uint16_t x) { return bf16_decode(x); }
 float load_f32(float x) { return x; }
 
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
-void fp8_gemm(const uint8_t* a, const uint8_t* a_scale, const uint8_t* b, const uint8_t* b_scale, int64_t M,
-              int64_t N, int64_t K, Recipe r, uint16_t* c_bf16) {
-  const Fp8Args g{a, a_scale, b, b_scale, M, N, K};
-  fp8_check("fp8_gemm", g);
-  check_ptr("fp8_gemm", c_bf16, "c_bf16", M > 0 && N > 0);
-  fp8_run(g, r, nullptr, c_bf16);
-}
-void fp8_gemm_f32acc(const uint8_t* a, const uint8_t* a_scale, const uint8_t* b, const uint8_t* b_scale,
-                     int64_t M, int64_t N, int64_t K, Recipe r, float* c) {
-  const Fp8Args g{a, a_scale, b, b_scale, M, N, K};
-  fp8_check("fp8_gemm_f32acc", g);
-  check_ptr("fp8_gemm_f32acc", c, "c", M > 0 && N > 0);
-  fp8_run(g, r, c, nullptr);
-}
+void fp8_gemm(const ScaledArgs& g, Recipe r, float* c_f32, uint16_t* c_bf16) { fp8_run(g, r, c_f32, c_bf16); }
+void fp4_gemm(const ScaledArgs& g, Recipe r, float* c_f32, uint16_t* c_bf16) { fp4_run(g, r, c_f32, c_bf16); }
 
-void fp4_gemm(const uint8_t* a, const uint8_t* a_scale, const uint8_t* b_packed, const uint8_t* b_scale,
-              int64_t M, int64_t N, int64_t K, Recipe r, uint16_t* c_bf16) {
-  const Fp8Args g{a, a_scale, b_packed, b_scale, M, N, K};
-  fp4_check("fp4_gemm", g);
-  check_ptr("fp4_gemm", c_bf16, "c_bf16", M > 0 && N > 0);
-  fp4_run(g, r, nullptr, c_bf16);
-}
-void fp4_gemm_f32acc(const uint8_t* a, const uint8_t* a_scale, const uint8_t* b_packed, const uint8_t* b_scale,
-                     int64_t M, int64_t N, int64_t K, Recipe r, float* c) {
-  const Fp8Args g{a, a_scale, b_packed, b_scale, M, N, K};
-  fp4_check("fp4_gemm_f32acc", g);
-  check_ptr("fp4_gemm_f32acc", c, "c", M > 0 && N > 0);
-  fp4_run(g, r, c, nullptr);
-}
-
-void bf16_gemm(const uint16_t* a, const uint16_t* b, int64_t M, int64_t N, int64_t K, Recipe r, uint16_t* c_bf16) {
-  dot_check("bf16_gemm", a, b, c_bf16, M, N, K);
-  dot_run(a, b, M, N, K, r, load_bf16, nullptr, nullptr, c_bf16);
-}
-void bf16_gemm_f32acc(const uint16_t* a, const uint16_t* b, int64_t M, int64_t N, int64_t K, Recipe r, float* c) {
-  dot_check("bf16_gemm_f32acc", a, b, c, M, N, K);
-  dot_run(a, b, M, N, K, r, load_bf16, nullptr, c, nullptr);
+void bf16_gemm(const uint16_t* a, const uint16_t* b, int64_t M, int64_t N, int64_t K, Recipe r, const float* c_init,
+               float* c_f32, uint16_t* c_bf16) {
+  dot_run(a, b, M, N, K, r, load_bf16, c_init, c_f32, c_bf16);
 }
 
 void f32_gemm(const float* a, const float* b, int64_t M, int64_t N, int64_t K, Recipe r, float* c) {
-  dot_check("f32_gemm", a, b, c, M, N, K);
   // hopper == canonical for fp32: no tensor cores (TF32 off), see docs/gemm.md.
   dot_run(a, b, M, N, K, r == Recipe::hopper ? Recipe::canonical : r, load_f32, nullptr, c, nullptr);
 }
 
-void hopper_fp8_gemm_f32(const uint8_t* a, const uint8_t* b, int64_t M, int64_t N, int64_t K, int64_t promote_every,
-                         const float* c_init, float* c) {
-  const char* fn = "hopper_fp8_gemm_f32";
-  check_shape(fn, M, N, K);
-  check_k_multiple(fn, K, kWgmmaE4M3K, "one FP8 wgmma is k32");
-  if (promote_every < 0 || (promote_every > 0 && (promote_every % kWgmmaE4M3K != 0 || K % promote_every != 0)))
-    throw std::invalid_argument(std::string(fn) + ": promote_every=" + std::to_string(promote_every) +
-                                " must be 0 or a multiple of 32 that divides K=" + std::to_string(K));
-  check_ptr(fn, a, "a", M > 0 && K > 0);
-  check_ptr(fn, b, "b", N > 0 && K > 0);
-  check_ptr(fn, c, "c", M > 0 && N > 0);
+void hopper_fp8_chains(const uint8_t* a, const uint8_t* b, int64_t M, int64_t N, int64_t K, int64_t promote_every,
+                       const float* c_init, float* c) {
   const WgmmaOperand* T = wgmma_tables().e4m3;
   const int64_t group = promote_every > 0 ? promote_every : K;
   for_each_tile(M, N, kTileM, kTileN, [&](int64_t m0, int mt, int64_t n0, int nt) {
@@ -686,10 +585,4 @@ void hopper_fp8_gemm_f32(const uint8_t* a, const uint8_t* b, int64_t M, int64_t 
   });
 }
 
-void hopper_bf16_gemm_f32(const uint16_t* a, const uint16_t* b, int64_t M, int64_t N, int64_t K,
-                          const float* c_init, float* c) {
-  dot_check("hopper_bf16_gemm_f32", a, b, c, M, N, K);
-  dot_run(a, b, M, N, K, Recipe::hopper, load_bf16, c_init, c, nullptr);
-}
-
-}  // namespace v4
+}  // namespace v4::gemm_tiled
