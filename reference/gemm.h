@@ -56,7 +56,7 @@ void hopper_bf16_gemm_f32(const uint16_t* a, const uint16_t* b, int64_t M, int64
 
 // ---- The plain loops: same arguments, checks and bits as the function without _plain. ----
 // Per output, per K-block in ascending order, one recipe step per line (reference/gemm.cpp): what to read,
-// and an independent second computation; 5-100x slower than the tiled kernels above (docs/gemm.md).
+// and an independent second computation; up to ~50x slower than the tiled kernels above (docs/gemm.md).
 void fp8_gemm_plain(const uint8_t* a, const uint8_t* a_scale, const uint8_t* b, const uint8_t* b_scale, int64_t M,
                     int64_t N, int64_t K, Recipe r, uint16_t* c_bf16);
 void fp4_gemm_plain(const uint8_t* a, const uint8_t* a_scale, const uint8_t* b_packed, const uint8_t* b_scale,

@@ -4,12 +4,8 @@
 // OpenMP over output tiles. Arguments arrive checked (reference/gemm.cpp).
 // Shape legend: A [M, K], B [N, K], C [M, N] = A·Bᵀ; KB = K/128 FP8 scale blocks, KB32 = K/32.
 //
-// Why the fast FP8/FP4 path is exact: every e4m3 value is an integer multiple of 2^-9 below 2^9 and every
-// e2m1 value a multiple of 2^-1 below 2^3, so a product is a multiple of 2^-18 (FP8) / 2^-10 (FP4) and a
-// 128-term (32-term) block sum is that unit times an integer of magnitude < 128·448²·2^18 < 2^43
-// (32·448·6·2^10 < 2^27). Every partial sum in any order is therefore representable in binary64 (53 bits):
-// each double multiply and add below is exact, the block sum does not depend on the summation order, and
-// the one conversion double -> float is IEEE round-to-nearest-even of the exact value.
+// The FP8/FP4 block sums are exact in binary64 in any order (reference/gemm.cpp, file comment), so the
+// kernels below may sum a block in any order and fuse its multiply-adds without changing a bit.
 #include "reference/gemm_tiled.h"
 
 #include <omp.h>
