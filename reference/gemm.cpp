@@ -54,7 +54,8 @@ void for_each_output(int64_t M, int64_t N, float* c_f32, uint16_t* c_bf16, OutFn
 }
 
 // The operands as fp32 values, decoded once: value(i, k) for row i (rows × K). Every e4m3, e2m1 and bf16
-// value is exactly an fp32 value, so nothing is rounded here.
+// value is exactly an fp32 value, so nothing is rounded here. (Callers skip empty outputs first: then
+// the operands may be null.)
 template <class Value>
 std::vector<float> decoded(int64_t rows, int64_t K, Value value) {
   std::vector<float> v(static_cast<size_t>(rows * K));
@@ -108,6 +109,7 @@ Out fp8_output(const float* a, const float* b, const uint8_t* sa, const uint8_t*
 //   a (M, K) e4m3, a_scale (M, KB) ue8m0, b (N, K) e4m3, b_scale (ceil(N/128), KB) ue8m0.
 void fp8_plain(const ScaledArgs& g, Recipe r, float* c_f32, uint16_t* c_bf16) {
   const int64_t K = g.K, KB = K / kFp8Block;
+  if (g.M == 0 || g.N == 0) return;  // an empty output reads nothing
   const std::vector<float> A = decoded(g.M, K, [&](int64_t m, int64_t k) { return fp8_e4m3_decode(g.a[m * K + k]); });
   const std::vector<float> B = decoded(g.N, K, [&](int64_t n, int64_t k) { return fp8_e4m3_decode(g.b[n * K + k]); });
   for_each_output(g.M, g.N, c_f32, c_bf16, [&](int64_t m, int64_t n) {
@@ -145,6 +147,7 @@ Out fp4_output(const float* a, const float* b, const uint8_t* sa, const uint8_t*
 //   b_scale (N, KB32) ue8m0.
 void fp4_plain(const ScaledArgs& g, Recipe r, float* c_f32, uint16_t* c_bf16) {
   const int64_t K = g.K, KB = K / kFp8Block, KB32 = K / kFp4Block;
+  if (g.M == 0 || g.N == 0) return;  // an empty output reads nothing
   const std::vector<float> A = decoded(g.M, K, [&](int64_t m, int64_t k) { return fp8_e4m3_decode(g.a[m * K + k]); });
   const std::vector<float> B = decoded(g.N, K, [&](int64_t n, int64_t k) {
     return fp4_e2m1_decode(fp4_e2m1_get(g.b + n * fp4_e2m1_row_bytes(K), k));
@@ -177,6 +180,7 @@ Out dot_output(const float* a, const float* b, int64_t K, Recipe r, float init) 
 //   a (M, K), b (N, K) bf16 codes; c_init (M, N) or null.
 void bf16_plain(const uint16_t* a, const uint16_t* b, int64_t M, int64_t N, int64_t K, Recipe r, const float* c_init,
                 float* c_f32, uint16_t* c_bf16) {
+  if (M == 0 || N == 0) return;  // an empty output reads nothing
   const std::vector<float> A = decoded(M, K, [&](int64_t m, int64_t k) { return bf16_decode(a[m * K + k]); });
   const std::vector<float> B = decoded(N, K, [&](int64_t n, int64_t k) { return bf16_decode(b[n * K + k]); });
   for_each_output(M, N, c_f32, c_bf16, [&](int64_t m, int64_t n) {
@@ -346,6 +350,7 @@ void f32_gemm_plain(const float* a, const float* b, int64_t M, int64_t N, int64_
 void hopper_fp8_gemm_f32_plain(const uint8_t* a, const uint8_t* b, int64_t M, int64_t N, int64_t K,
                                int64_t promote_every, const float* c_init, float* c) {
   check_hopper_fp8("hopper_fp8_gemm_f32_plain", a, b, c, M, N, K, promote_every);
+  if (M == 0 || N == 0) return;  // an empty output reads nothing
   const std::vector<float> A = decoded(M, K, [&](int64_t m, int64_t k) { return fp8_e4m3_decode(a[m * K + k]); });
   const std::vector<float> B = decoded(N, K, [&](int64_t n, int64_t k) { return fp8_e4m3_decode(b[n * K + k]); });
   for_each_output(M, N, c, nullptr, [&](int64_t m, int64_t n) {

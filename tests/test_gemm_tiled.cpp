@@ -278,6 +278,50 @@ TEST(GemmTiled, HopperChainsEqualPlainLoops) {
   });
 }
 
+// Empty outputs read and write nothing in both paths, which accept or refuse null operands alike (the
+// scaled GEMMs need no operand for an empty output, the others need a row operand whenever its rows and K
+// are non-empty), and K = 0 gives +0 in every recipe with null operands.
+TEST(GemmTiled, EmptyOutputsAndEmptyKInBothPaths) {
+  auto throws = [](const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const std::invalid_argument&) {
+      return true;
+    }
+    return false;
+  };
+  for (auto [M, N] : {std::pair<int64_t, int64_t>{3, 0}, {0, 3}})
+    for (Recipe r : kRecipes) {
+      const std::string at = std::string(recipe_name(r)) + " M=" + std::to_string(M) + " N=" + std::to_string(N);
+      EXPECT_FALSE(throws([&] { fp8_gemm_plain(nullptr, nullptr, nullptr, nullptr, M, N, 128, r, nullptr); })) << at;
+      EXPECT_FALSE(throws([&] { fp4_gemm_f32acc_plain(nullptr, nullptr, nullptr, nullptr, M, N, 128, r, nullptr); }))
+          << at;
+      EXPECT_EQ(throws([&] { bf16_gemm(nullptr, nullptr, M, N, 5, r, nullptr); }),
+                throws([&] { bf16_gemm_plain(nullptr, nullptr, M, N, 5, r, nullptr); }))
+          << at;
+      EXPECT_EQ(throws([&] { f32_gemm(nullptr, nullptr, M, N, 5, r, nullptr); }),
+                throws([&] { f32_gemm_plain(nullptr, nullptr, M, N, 5, r, nullptr); }))
+          << at;
+      const std::vector<uint8_t> e4m3(3 * 64, 0x38);
+      const std::vector<uint16_t> bf16(3 * 5, 0x3F80);
+      EXPECT_FALSE(throws([&] { hopper_fp8_gemm_f32_plain(e4m3.data(), e4m3.data(), M, N, 64, 32, nullptr, nullptr); }))
+          << at;
+      EXPECT_FALSE(throws([&] { hopper_bf16_gemm_f32_plain(bf16.data(), bf16.data(), M, N, 5, nullptr, nullptr); }))
+          << at;
+    }
+  for (Recipe r : kRecipes) {
+    std::vector<uint16_t> c16(4, 0xFFFF);
+    std::vector<float> c32(4, -1.0f);
+    fp8_gemm_plain(nullptr, nullptr, nullptr, nullptr, 2, 2, 0, r, c16.data());
+    EXPECT_EQ(c16, std::vector<uint16_t>(4, 0)) << recipe_name(r);
+    fp4_gemm_f32acc_plain(nullptr, nullptr, nullptr, nullptr, 2, 2, 0, r, c32.data());
+    for (float x : c32) EXPECT_EQ(f32_bits(x), 0u) << recipe_name(r);
+    c32.assign(4, -1.0f);
+    bf16_gemm_f32acc_plain(nullptr, nullptr, 2, 2, 0, r, c32.data());
+    for (float x : c32) EXPECT_EQ(f32_bits(x), 0u) << recipe_name(r);
+  }
+}
+
 // The comparison can fail: a plain result with one output changed is reported (guards against a
 // comparison that always passes, e.g. both sides writing nothing).
 TEST(GemmTiled, ComparisonDetectsADifference) {
