@@ -102,7 +102,7 @@ Model make_model(uint64_t seed) {
     // fp4 weights with an odd last dim (each row ends in a padding nibble).
     Tensor w = Tensor::make(Fmt::e2m1x2, {5, 7});
     for (int row = 0; row < 5; ++row)
-      for (int c = 0; c < 7; ++c) w.data[size_t(row * 4 + c / 2)] |= uint8_t((r.next() & 0xF) << (4 * (c & 1)));
+      for (int c = 0; c < 7; ++c) fp4_e2m1_set(w.data.data() + row * fp4_e2m1_row_bytes(7), c, uint8_t(r.next() & 0xF));
     m.push_back({golden_layer_path(L, "fp4", "w"), w, {}, {}});
   }
   return m;

@@ -267,7 +267,7 @@ TEST_F(GoldenSchema, PythonExampleWritesAValidCandidate) {
     w.write("/layers/0/indexer/topk", tk, {}, {kKindTopkIndices, "/layers/0/indexer/scores", ""});
     Tensor fp4 = Tensor::make(Fmt::e2m1x2, {2, 5});
     for (int r = 0; r < 2; ++r)
-      for (int c = 0; c < 5; ++c) fp4.data[size_t(r * 3 + c / 2)] |= uint8_t(((r * 5 + c) * 3 % 16) << (4 * (c & 1)));
+      for (int c = 0; c < 5; ++c) fp4_e2m1_set(fp4.data.data() + r * fp4_e2m1_row_bytes(5), c, uint8_t((r * 5 + c) * 3 % 16));
     w.write("/layers/0/fp4/w", fp4);
     w.commit();
   }
