@@ -25,16 +25,12 @@
 #include "tests/support/pmath_ld_reference.h"
 #include "tests/support/pmath_special_cases.h"
 
-namespace pd = v4::pmath::detail;
-namespace spec = v4::pmath_spec;
-using v4::f32_bits;
-using v4::f32_from_bits;
-using v4::kPmathTable;
-using v4::PmathEntry;
-using v4::PmathId;
-using v4::pmath_ref::splitmix64;
-
+namespace v4 {
 namespace {
+
+namespace pd = pmath::detail;
+namespace spec = pmath_spec;
+using pmath_ref::splitmix64;
 
 // ---- The MPFR reference of each function, written from the definitions of docs/pmath.md (not from
 // pmath.h); the long double one is tests/support/pmath_ld_reference.h, the special cases that neither
@@ -133,7 +129,7 @@ struct Reference {
 
 // The long double reference where it decides (pmath_ref::ld_reference), MPFR everywhere else.
 Reference reference(PmathId id, float x) {
-  const v4::pmath_ref::LdRef r = v4::pmath_ref::ld_reference(id, x);
+  const pmath_ref::LdRef r = pmath_ref::ld_reference(id, x);
   return {r.decided ? r.value : mpfr_reference(id, x), r.v, r.decided};
 }
 
@@ -150,7 +146,7 @@ float exact_reference(PmathId id, float x) {
 uint32_t ulp_distance(float got, float want) {
   const bool gn = std::isnan(got), wn = std::isnan(want);
   if (gn || wn) return gn && wn ? 0 : UINT32_MAX;
-  const int64_t d = v4::pmath_ref::ordinal(got) - v4::pmath_ref::ordinal(want);
+  const int64_t d = pmath_ref::ordinal(got) - pmath_ref::ordinal(want);
   return uint32_t(std::min<int64_t>(d < 0 ? -d : d, UINT32_MAX));
 }
 
@@ -227,7 +223,7 @@ void check_input(PmathId id, uint32_t u, bool sample, Tally& t) {
   if (f.special == nullptr || f.special(x, &special)) return;
   const double y = f.fast(x);
   if (!pd::round_fast(y, &special) && t.slow++ < kListLen) t.slow_at.push_back(u);
-  const double rel = v4::pmath_ref::fast_rel_err(y, ref.approx);
+  const double rel = pmath_ref::fast_rel_err(y, ref.approx);
   if (rel > t.fast_max_rel) t.fast_max_rel = rel, t.fast_max_at = u;
   if (!sample) return;
   if (!same_bits(f.slow(x), ref.value)) ++t.slow_not_cr;
@@ -330,9 +326,7 @@ int self_test() {
   return fails;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int check_pmath_main(int argc, char** argv) {
   uint64_t sample_n = 0, seed = 1;
   bool sample = false;
   std::vector<std::string> want;
@@ -353,7 +347,7 @@ int main(int argc, char** argv) {
     }
   }
   for (const std::string& w : want)
-    if (v4::pmath_id(w) < 0) {
+    if (pmath_id(w) < 0) {
       std::fprintf(stderr, "unknown function %s\n", w.c_str());
       return 2;
     }
@@ -370,7 +364,7 @@ int main(int argc, char** argv) {
   std::printf("|---|---|---|---|---|---|---|---|---|---|%s\n", sample ? "---|---|" : "");
   std::vector<std::string> notes;
   int status = 0;
-  for (int i = 0; i < v4::kPmathCount; ++i) {
+  for (int i = 0; i < kPmathCount; ++i) {
     const PmathEntry& f = kPmathTable[i];
     if (!want.empty() && std::find(want.begin(), want.end(), f.name) == want.end()) continue;
     const auto t0 = std::chrono::steady_clock::now();
@@ -412,3 +406,8 @@ int main(int argc, char** argv) {
                                : "PASS: every function within 1 ulp");
   return status;
 }
+
+}  // namespace
+}  // namespace v4
+
+int main(int argc, char** argv) { return v4::check_pmath_main(argc, argv); }

@@ -18,18 +18,14 @@
 #include "tests/support/pmath_ld_reference.h"
 #include "tests/support/pmath_special_cases.h"
 
-namespace pm = v4::pmath;
-namespace pd = v4::pmath::detail;
-namespace spec = v4::pmath_spec;
-using v4::f32_bits;
-using v4::f32_from_bits;
-using v4::kPmathTable;
-using v4::PmathId;
-using v4::pmath_ref::LdRef;
-using v4::pmath_ref::ordinal;
-using v4::pmath_ref::splitmix64;
-
+namespace v4 {
 namespace {
+
+namespace pd = pmath::detail;
+namespace spec = pmath_spec;
+using pmath_ref::LdRef;
+using pmath_ref::ordinal;
+using pmath_ref::splitmix64;
 
 // Inputs not correctly rounded over all 2^32 inputs, per function, measured by check_pmath (the
 // table in docs/pmath.md): 0 for every function, so the sample must be correctly rounded too.
@@ -40,7 +36,7 @@ constexpr uint64_t kExhaustiveNotCorrectlyRounded = 0;
 // when it is a float midpoint of the subnormal range; the exact value lies above it (x^2/4 > 0), so
 // the upper candidate.
 LdRef ld_reference(PmathId id, float x) {
-  LdRef r = v4::pmath_ref::ld_reference(id, x);
+  LdRef r = pmath_ref::ld_reference(id, x);
   if (!r.decided && id == PmathId::silu && std::fabs(x) < 0x1p-60f) r = {true, r.hi, 0, 0, r.v};
   return r;
 }
@@ -135,7 +131,7 @@ class PmathSample : public ::testing::TestWithParam<int> {};  // parameter: Pmat
 
 TEST_P(PmathSample, CorrectlyRoundedOnSample) {
   const PmathId id = PmathId(GetParam());
-  const v4::PmathEntry& f = kPmathTable[GetParam()];
+  const PmathEntry& f = kPmathTable[GetParam()];
   const std::vector<uint32_t>& in = sample();
   const size_t n = in.size();
   // Per-input verdicts, filled in parallel, counted serially.
@@ -164,7 +160,7 @@ TEST_P(PmathSample, CorrectlyRoundedOnSample) {
     if (f.special == nullptr || f.special(x, &sp) || std::isnan(r.v) || std::isinf(r.v) || r.v == 0) continue;
     const double y = f.fast(x);
     took_slow[i] = !pd::round_fast(y, &sp);
-    fast_rel[i] = v4::pmath_ref::fast_rel_err(y, r.v);
+    fast_rel[i] = pmath_ref::fast_rel_err(y, r.v);
     if (i % 8 == 0 && r.decided && f32_bits(f.slow(x)) != f32_bits(r.value)) slow_bad[i] = 1;
   }
   uint64_t not_cr = 0, over1 = 0, undecided = 0, slow_not_cr = 0, slow_taken = 0;
@@ -200,7 +196,7 @@ TEST_P(PmathSample, CorrectlyRoundedOnSample) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(All, PmathSample, ::testing::Range(0, v4::kPmathCount),
+INSTANTIATE_TEST_SUITE_P(All, PmathSample, ::testing::Range(0, kPmathCount),
                          [](const ::testing::TestParamInfo<int>& p) { return std::string(kPmathTable[p.param].name); });
 
 // ---- Special values: the one table of tests/support/pmath_special_cases.h (IEEE 754-2019 §9.2, the
@@ -208,7 +204,7 @@ INSTANTIATE_TEST_SUITE_P(All, PmathSample, ::testing::Range(0, v4::kPmathCount),
 
 TEST(PmathSpecials, SpecialPoints) {
   for (const spec::SpecialPoint& p : spec::kSpecialPoints) {
-    const v4::PmathEntry& f = kPmathTable[int(p.id)];
+    const PmathEntry& f = kPmathTable[int(p.id)];
     EXPECT_EQ(f32_bits(f.fn(f32_from_bits(p.in))), p.want) << f.name << "(0x" << std::hex << p.in << ")";
   }
 }
@@ -229,19 +225,20 @@ TEST(PmathSpecials, SpecialPointsAgreeWithLongDoubleReference) {
 // Every NaN input, whatever its sign and payload, gives the canonical 0x7FFFFFFF.
 TEST(PmathSpecials, NaNInputsGiveCanonicalNaN) {
   for (uint32_t u : spec::kNaNInputs)
-    for (const v4::PmathEntry& f : kPmathTable)
+    for (const PmathEntry& f : kPmathTable)
       EXPECT_EQ(f32_bits(f.fn(f32_from_bits(u))), spec::kCanonicalNaN) << f.name << "(0x" << std::hex << u << ")";
 }
 
 // Exact results: exp2 of an integer is a power of two (subnormal ones included), rsqrt and sqrt of
 // an even power of two are powers of two.
 TEST(PmathSpecials, ExactPowersOfTwo) {
-  for (int k = -149; k <= 127; ++k) EXPECT_EQ(pm::exp2(float(k)), std::ldexp(1.0f, k)) << "exp2(" << k << ")";
+  for (int k = -149; k <= 127; ++k) EXPECT_EQ(pmath::exp2(float(k)), std::ldexp(1.0f, k)) << "exp2(" << k << ")";
   for (int k = -74; k <= 63; ++k) {
     const float x = std::ldexp(1.0f, 2 * k);
-    EXPECT_EQ(pm::rsqrt(x), std::ldexp(1.0f, -k)) << "rsqrt(2^" << 2 * k << ")";
-    EXPECT_EQ(pm::sqrt(x), std::ldexp(1.0f, k)) << "sqrt(2^" << 2 * k << ")";
+    EXPECT_EQ(pmath::rsqrt(x), std::ldexp(1.0f, -k)) << "rsqrt(2^" << 2 * k << ")";
+    EXPECT_EQ(pmath::sqrt(x), std::ldexp(1.0f, k)) << "sqrt(2^" << 2 * k << ")";
   }
 }
 
 }  // namespace
+}  // namespace v4
