@@ -15,7 +15,7 @@
 #include "compare/gpu/cast.h"
 #include "compare/gpu/pmath.h"
 #include "reference/formats.h"
-#include "reference/pmath.h"
+#include "reference/pmath_table.h"
 
 namespace {
 
@@ -63,11 +63,6 @@ uint8_t h_e5m2_sat(float x) { return v4::fp8_e5m2_encode(x, v4::Sat::satfinite);
 uint8_t h_e5m2_nosat(float x) { return v4::fp8_e5m2_encode(x, v4::Sat::nosat); }
 uint8_t h_e2m1(float x) { return v4::fp4_e2m1_encode(x); }
 uint8_t h_ue8m0(float x) { return v4::ue8m0_encode(x); }
-
-using HostMath = float (*)(float);
-const HostMath kHostMath[v4::gpu::kPmathCount] = {
-    v4::pmath::exp,      v4::pmath::exp2,  v4::pmath::log,  v4::pmath::log1p, v4::pmath::expm1, v4::pmath::sigmoid,
-    v4::pmath::silu,     v4::pmath::softplus, v4::pmath::rsqrt, v4::pmath::sqrt, v4::pmath::sin, v4::pmath::cos};
 
 void row(const char* what, const Count& c, uint64_t inputs) {
   if (c.bad)
@@ -157,10 +152,10 @@ int main(int argc, char** argv) {
     uint32_t* d_out;
     CUDA_CHECK(cudaMalloc(&d_out, kChunk * 4));
     std::vector<uint32_t> h(kChunk);
-    for (int fn = 0; fn < v4::gpu::kPmathCount; ++fn) {
+    for (int fn = 0; fn < v4::kPmathCount; ++fn) {
       Count c;
       uint64_t inputs = 0;
-      const HostMath f = kHostMath[fn];
+      float (*const f)(float) = v4::kPmathTable[fn].fn;
       for (uint64_t base = 0; base < kAll; base += uint64_t(kChunk) * stride) {
         v4::gpu::pmath_eval(fn, uint32_t(base), kChunk, d_out);
         CUDA_CHECK(cudaGetLastError());
@@ -181,8 +176,8 @@ int main(int argc, char** argv) {
         }
         inputs += kChunk;
       }
-      std::fprintf(stderr, "  pmath %s done, %.0f s\n", v4::gpu::kPmathNames[fn], seconds_since(t0));
-      row((std::string(v4::gpu::kPmathNames[fn]) + " device vs host").c_str(), c, inputs);
+      std::fprintf(stderr, "  pmath %s done, %.0f s\n", v4::kPmathTable[fn].name, seconds_since(t0));
+      row((std::string(v4::kPmathTable[fn].name) + " device vs host").c_str(), c, inputs);
       failed += c.bad != 0;
     }
     cudaFree(d_out);

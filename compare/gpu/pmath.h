@@ -2,14 +2,12 @@
 #pragma once
 #include <cstdint>
 
+#include "reference/pmath_table.h"
+
 namespace v4::gpu {
 
-// Function ids, in this order: exp exp2 log log1p expm1 sigmoid silu softplus rsqrt sqrt sin cos.
-inline constexpr const char* kPmathNames[] = {"exp",      "exp2",  "log",  "log1p", "expm1", "sigmoid",
-                                              "silu",     "softplus", "rsqrt", "sqrt", "sin",   "cos"};
-inline constexpr int kPmathCount = 12;
-
-// out_bits[i] = bits of f(float from bits base + i), i < n; device pointer.
+// out_bits[i] = bits of f(float from bits base + i), i < n; device pointer. fn: a v4::PmathId, the
+// functions and their names are reference/pmath_table.h's (kPmathTable, kPmathCount).
 void pmath_eval(int fn, uint32_t base, uint32_t n, uint32_t* out_bits);
 
 }  // namespace v4::gpu
