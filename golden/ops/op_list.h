@@ -11,4 +11,8 @@
   X(weight_dequant)    \
   X(hadamard)          \
   X(gemm)              \
-  X(pmath)
+  X(pmath)             \
+  X(sinkhorn)          \
+  X(mhc_pre)           \
+  X(mhc_post)          \
+  X(mhc_head)
