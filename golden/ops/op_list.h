@@ -15,4 +15,7 @@
   X(sinkhorn)          \
   X(mhc_pre)           \
   X(mhc_post)          \
-  X(mhc_head)
+  X(mhc_head)          \
+  X(moe_gate)          \
+  X(hash_router)       \
+  X(moe_combine)
