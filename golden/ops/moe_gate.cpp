@@ -28,7 +28,7 @@ std::vector<OpSpec> ops_moe_gate() {
   OpSpec op;
   op.name = "moe_gate";
   op.summary = "x bf16 [T, d], w bf16 [E, d], bias f32 [E], topk i32, route_scale f32 -> weights f32 [T, topk], "
-               "idx i32 [T, topk], scores f32 [T, E] (sqrt(softplus(x w^T)); bias for selection only)";
+               "idx i32 [T, topk], scores f32 [T, E] (sqrt(softplus(x w^T))), selection_scores f32 [T, E] (scores + bias: the top-k input)";
   op.defaults = {{"T", 8}, {"d", 256}, {"E", 64}, {"topk", kMoeTopK}};
   op.has_recipe = true;
   op.make_inputs = [](uint64_t seed, const ShapeParams& p) {
@@ -55,7 +55,14 @@ std::vector<OpSpec> ops_moe_gate() {
            scores = Tensor::make(Fmt::f32, {g.T, g.E});
     moe_gate(x.as<uint16_t>(), w.as<uint16_t>(), bias.as<float>(), g.T, g.d, g.E, k, rs, r, weights.as<float>(),
              idx.as<int32_t>(), scores.as<float>());
-    return std::vector<NamedTensor>{{"weights", std::move(weights)}, {"idx", std::move(idx)}, {"scores", std::move(scores)}};
+    // The values the top-k ran on (fl(scores + bias), as in moe_gate), linked from idx so the comparator
+    // can tell a selection flip on a tie from a real divergence.
+    Tensor sel = Tensor::make(Fmt::f32, {g.T, g.E});
+    for (int64_t i = 0; i < g.T * g.E; ++i) sel.as<float>()[i] = scores.as<float>()[i] + bias.as<float>()[i % g.E];
+    return std::vector<NamedTensor>{{"weights", std::move(weights)},
+                                    {"idx", std::move(idx), {}, {kKindTopkIndices, "/selection_scores", ""}},
+                                    {"scores", std::move(scores)},
+                                    {"selection_scores", std::move(sel)}};
   };
   return {op};
 }

@@ -18,4 +18,7 @@
   X(mhc_head)          \
   X(moe_gate)          \
   X(hash_router)       \
-  X(moe_combine)
+  X(moe_combine)       \
+  X(expert_ffn)        \
+  X(shared_expert)     \
+  X(moe_layer)
