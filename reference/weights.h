@@ -16,7 +16,7 @@
 //   FP4 (e2m1)  one 64-bit draw per 8 consecutive elements; element i uses byte i: bit 7 the sign, the low
 //                 7 bits u pick the magnitude by cumulative counts (13, 25, 22, 19, 22, 17, 8, 2)/128 over
 //                 {0, .5, 1, 1.5, 2, 3, 4, 6}: N(0, 2²) rounded to the e2m1 grid (variance exactly 4).
-//                 Scale per (row, 32-block): 2^(e - b), b one random bit, e = weight_fp4_exp(fan_in).
+//                 Scale per (row, 32-block): 2^(e - b), b one random bit (64 per draw), e = weight_fp4_exp(fan_in).
 //   FP8 (e4m3)  e4m3_rne((S - 131070) · 2^-9): sd 73.9, |v| <= 256 (no clamp). Scale per 128×128 block:
 //                 2^(e - b), e = weight_fp8_exp(fan_in).
 //   bf16 / f32  bf16_rne(normal · 2^e) or normal · 2^e; RMSNorm weights bf16_rne(1 + normal · 2^-4).
@@ -69,9 +69,9 @@ V4_HD uint8_t weight_fp4_byte(uint64_t key, int64_t p) {
   const int at = int(p & 3) * 16;  // element 2p is byte (2p) & 7 of the draw
   return fp4_e2m1_pack(weight_fp4_code(uint32_t(r >> at) & 0xFFu), weight_fp4_code(uint32_t(r >> (at + 8)) & 0xFFu));
 }
-// ue8m0 code of scale block b: 2^(e - bit).
+// ue8m0 code of scale block b: 2^(e - bit), the bit being bit (b mod 64) of draw b / 64.
 V4_HD uint8_t weight_scale_code(uint64_t scale_key, int64_t b, int e) {
-  return uint8_t(127 + e - int(rng_at(scale_key, uint64_t(b)) & 1));
+  return uint8_t(127 + e - int((rng_at(scale_key, uint64_t(b) >> 6) >> (b & 63)) & 1));
 }
 V4_HD uint8_t weight_fp8_code(uint64_t key, int64_t i) {
   const uint64_t r = rng_at(key, uint64_t(i));
