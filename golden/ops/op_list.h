@@ -21,4 +21,5 @@
   X(moe_combine)       \
   X(expert_ffn)        \
   X(shared_expert)     \
-  X(moe_layer)
+  X(moe_layer)         \
+  X(embed)
