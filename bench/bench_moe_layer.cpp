@@ -2,14 +2,18 @@
 // top-6 + the FP8 shared expert, every weight generated on demand by the counter-based generator
 // (reference/weights.h), one expert in memory at a time.
 //   bench_moe_layer [--tokens 512] [--threads 1,2] [--experts 256] [--d 4096] [--inter 2048] [--seed S]
-//                   [--hash 0|1] [--quant 0|1]
+//                   [--hash 0|1] [--quant 0|1] [--quant-error 0|1]
 // Per thread count, from one run: time per token; the ratio of the layer time to the time its routed-expert
 // GEMMs alone take in the same run (fp4_gemm calls inside the experts); the weight generation's share;
 // the other parts; peak resident memory. The outputs of all thread counts are compared bit for bit.
+// --quant-error 1 also runs the layer with quantization simulation off (bf16 dequantized weights, bf16
+// GEMMs) and reports how far the release's quantized output is from it: the error quantization adds.
 #include <omp.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -45,7 +49,7 @@ int main(int argc, char** argv) {
   int64_t T = 512, E = 256, d = 4096, I = 2048;
   uint64_t seed = 20260501;
   std::vector<int> threads = {1, 2};
-  bool hash = false, quant = true;
+  bool hash = false, quant = true, quant_error = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i], v = argv[i + 1];
     if (a == "--tokens") T = std::atoll(v.c_str());
@@ -56,6 +60,7 @@ int main(int argc, char** argv) {
     else if (a == "--seed") seed = std::strtoull(v.c_str(), nullptr, 10);
     else if (a == "--hash") hash = v == "1";
     else if (a == "--quant") quant = v == "1";
+    else if (a == "--quant-error") quant_error = v == "1";
     else {
       std::fprintf(stderr, "bench_moe_layer: unknown option %s\n", a.c_str());
       return 2;
@@ -125,6 +130,24 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
   std::printf("outputs bit-identical across thread counts: %s\n", identical ? "yes" : "NO");
+  if (quant_error && quant) {
+    MoeLayerConfig off = cfg;
+    off.quant = false;
+    GeneratedExperts gen(seed, layer, d, I);
+    std::vector<uint16_t> ref(T * d);
+    MoeStats st;
+    moe_layer(x.data(), T, off, routing, std::ref(gen), shared, Recipe::canonical, ref.data(), &st);
+    double num = 0, den = 0, worst = 0;
+    for (int64_t i = 0; i < T * d; ++i) {
+      const double a = bf16_decode(first[i]), b = bf16_decode(ref[i]);
+      num += (a - b) * (a - b);
+      den += b * b;
+      worst = std::max(worst, std::abs(a - b));
+    }
+    std::printf("quantization off (bf16 weights and GEMMs): %.2f s; quantized vs unquantized output: relative RMS "
+                "error %.4f, max abs error %.4g (output RMS %.4f)\n",
+                st.total, std::sqrt(num / den), worst, std::sqrt(den / double(T * d)));
+  }
   std::printf("all %lld experts' FP4 weights at once would take %.0f MiB; one expert takes %.1f MiB\n", (long long)E,
               double(E) * 3 * (I * d / 2 + I * d / 32) / 1048576.0, 3.0 * (I * d / 2 + I * d / 32) / 1048576.0);
   return identical ? 0 : 1;
