@@ -37,7 +37,6 @@ std::vector<OpSpec> ops_pmath() {
 #define V4_MATH_OP(f, kind) math_op<pmath::f>(#f),
   return {V4_PMATH_FUNCTIONS(V4_MATH_OP)};
 #undef V4_MATH_OP
-
 }
 
 }  // namespace v4::golden
