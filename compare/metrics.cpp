@@ -54,13 +54,9 @@ inline Elem elem_read_t(const uint8_t* buf, int64_t j, int64_t row_len) {
     sign_mag_with_inf(e, c, c >> 7, c & 0x7Fu, kE5M2Inf);
     e.value = double(fp8_e5m2_decode(c));
   } else if constexpr (F == Fmt::e2m1x2) {
-    int64_t byte = j >> 1, nib = j & 1;
-    if (row_len > 0) {
-      const int64_t r = j / row_len, c = j % row_len;
-      byte = r * ((row_len + 1) / 2) + (c >> 1);
-      nib = c & 1;
-    }
-    const uint8_t n = fp4_e2m1_unpack(buf[byte], int(nib));
+    // Rows of row_len elements each start on a byte (row_len <= 0: one unpadded run).
+    const uint8_t n = row_len > 0 ? fp4_e2m1_get(buf + (j / row_len) * fp4_e2m1_row_bytes(row_len), j % row_len)
+                                  : fp4_e2m1_get(buf, j);
     e.bits = n;
     e.key = signed_mag(n >> 3, n & 7u);
     e.value = double(fp4_e2m1_decode(n));
