@@ -2,6 +2,8 @@
 // and FP8 weights quantized from Gaussian fp32 weights per 128×128 block (ue8m0 ceiling scales), so that
 // the layer's activations stay near unit scale like a trained model's. Not a reference: only inputs.
 #pragma once
+#include <omp.h>
+
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -64,6 +66,15 @@ inline Fp8W fp8_normal(int64_t out, int64_t in, uint32_t seed, float sigma) {
     }
   return f;
 }
+
+// Sets the OpenMP thread count for a scope. Long sequential tests (decode loops of many small calls) run on
+// one thread: on a loaded 2-core machine every parallel region's barrier can cost milliseconds; thread
+// independence has its own tests.
+struct ThreadsScope {
+  explicit ThreadsScope(int n) : saved(omp_get_max_threads()) { omp_set_num_threads(n); }
+  ~ThreadsScope() { omp_set_num_threads(saved); }
+  int saved;
+};
 
 // A RoPE table (positions 0 .. P-1) holding its storage.
 struct Table {
