@@ -11,4 +11,14 @@
   X(weight_dequant)    \
   X(hadamard)          \
   X(gemm)              \
-  X(pmath)
+  X(pmath)             \
+  X(rmsnorm)           \
+  X(rope)              \
+  X(window_index)      \
+  X(sparse_attention)  \
+  X(compressor)        \
+  X(indexer)           \
+  X(q_proj)            \
+  X(kv_proj)           \
+  X(output_proj)       \
+  X(attention_layer)
