@@ -3,6 +3,7 @@
 #include "reference/attention_layer.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -56,6 +57,17 @@ void check(const AttentionConfig& cfg, const AttentionState& st, int64_t last_po
     throw std::invalid_argument("attention: position " + std::to_string(last_pos) + " beyond the RoPE table");
 }
 
+// Stage stopwatch for AttentionTrace::seconds (never affects results).
+struct Stages {
+  std::chrono::steady_clock::time_point t = std::chrono::steady_clock::now();
+  double s[6] = {};
+  void lap(int i) {
+    const auto now = std::chrono::steady_clock::now();
+    s[i] += std::chrono::duration<double>(now - t).count();
+    t = now;
+  }
+};
+
 // Concatenates per-row lists a [T, Ka] and b [T, Kb] into [T, Ka + Kb].
 std::vector<int32_t> concat_rows(const std::vector<int32_t>& a, int64_t Ka, const std::vector<int32_t>& b, int64_t Kb,
                                  int64_t T) {
@@ -78,11 +90,14 @@ void attention_prefill(const AttentionConfig& cfg, const AttentionWeights& W, co
   // A sequence starts here: fresh caches and compressor states (§10; the demo keeps stale state).
   st = attention_state_init(cfg, st.max_seq);
 
+  Stages clk;
   std::vector<uint16_t> qr(static_cast<size_t>(S * cfg.dc)), q(static_cast<size_t>(S * H * c));
   q_proj(x, S, W.wq_a, W.q_norm, W.wq_b, H, pos.data(), table, rc, cfg.quant, qr.data(), q.data());
+  clk.lap(0);
   const int64_t n = r ? S / r : 0;
   std::vector<uint16_t> kv(static_cast<size_t>((S + n) * c));  // [S + n, c] the prefill KV array
   kv_proj(x, S, W.wkv, W.kv_norm, pos.data(), table, rc, cfg.quant, cfg.kv_fp8_sim, kv.data());
+  clk.lap(1);
 
   const int64_t Kw = window_index_prefill_width(S, win);
   std::vector<int32_t> widx(static_cast<size_t>(S * Kw));
@@ -104,6 +119,7 @@ void attention_prefill(const AttentionConfig& cfg, const AttentionWeights& W, co
     idx = concat_rows(widx, Kw, cidx, Kc, S);
     K += Kc;
   }
+  clk.lap(2);
   // Window cache: the last min(S, win) tokens at slot pos mod win.
   for (int64_t t = std::max<int64_t>(0, S - win); t < S; ++t)
     std::copy(kv.begin() + t * c, kv.begin() + (t + 1) * c, st.kv.begin() + (t % win) * c);
@@ -112,11 +128,15 @@ void attention_prefill(const AttentionConfig& cfg, const AttentionWeights& W, co
                        st.comp_score.data());
     std::copy(kv.begin() + S * c, kv.end(), st.kv.begin() + win * c);
   }
+  clk.lap(3);
   std::vector<uint16_t> o(static_cast<size_t>(S * H * c));
   sparse_attention(q.data(), kv.data(), S + n, idx.data(), S, K, H, c, W.attn_sink, cfg.scale(), rc, o.data(), &table,
                    pos.data());
+  clk.lap(4);
   output_proj(o.data(), S, H * c, cfg.g, W.wo_a, cfg.R, W.wo_b, rc, cfg.quant, y);
+  clk.lap(5);
   if (trace) {
+    std::copy(clk.s, clk.s + 6, trace->seconds);
     trace->qr = std::move(qr);
     trace->q = std::move(q);
     trace->kv.assign(kv.begin(), kv.begin() + S * c);
@@ -131,10 +151,13 @@ void attention_decode(const AttentionConfig& cfg, const AttentionWeights& W, con
   check(cfg, st, p, table);
   const int64_t H = cfg.H, c = cfg.c, win = cfg.win, r = cfg.ratio;
   const int32_t pos = int32_t(p);
+  Stages clk;
   std::vector<uint16_t> qr(static_cast<size_t>(cfg.dc)), q(static_cast<size_t>(H * c)), kv(static_cast<size_t>(c));
   q_proj(x, 1, W.wq_a, W.q_norm, W.wq_b, H, &pos, table, rc, cfg.quant, qr.data(), q.data());
+  clk.lap(0);
   kv_proj(x, 1, W.wkv, W.kv_norm, &pos, table, rc, cfg.quant, cfg.kv_fp8_sim, kv.data());
   std::copy(kv.begin(), kv.end(), st.kv.begin() + (p % win) * c);
+  clk.lap(1);
 
   std::vector<int32_t> idx(static_cast<size_t>(win));
   window_index_decode(p, win, idx.data());
@@ -149,14 +172,19 @@ void attention_decode(const AttentionConfig& cfg, const AttentionWeights& W, con
     compressed_index_decode(p, r, win, cidx.data());
     idx.insert(idx.end(), cidx.begin(), cidx.end());
   }
+  clk.lap(2);
   if (r) compressor_decode(cfg.compressor(), W.comp, x, p, table, rc, st.comp_kv.data(), st.comp_score.data(),
                            st.kv.data() + (win + p / r) * c);
+  clk.lap(3);
   const int64_t K = int64_t(idx.size()), N = win + (r ? (p + 1) / r : 0);
   std::vector<uint16_t> o(static_cast<size_t>(H * c));
   sparse_attention(q.data(), st.kv.data(), N, idx.data(), 1, K, H, c, W.attn_sink, cfg.scale(), rc, o.data(), &table,
                    &pos);
+  clk.lap(4);
   output_proj(o.data(), 1, H * c, cfg.g, W.wo_a, cfg.R, W.wo_b, rc, cfg.quant, y);
+  clk.lap(5);
   if (trace) {
+    std::copy(clk.s, clk.s + 6, trace->seconds);
     trace->qr = std::move(qr);
     trace->q = std::move(q);
     trace->kv = std::move(kv);

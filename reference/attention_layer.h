@@ -72,6 +72,9 @@ struct AttentionTrace {
   std::vector<int32_t> idx;         // [T, K] the attention's index lists
   int64_t K = 0;
   std::vector<uint16_t> o;          // [T, H, c] attention output after the inverse RoPE
+  // Wall time of each stage (benchmarks): q_proj, kv_proj (+ window cache), index lists (indexer or
+  // HCA visibility), compressor, sparse attention (+ inverse RoPE), output_proj.
+  double seconds[6] = {};
 };
 
 // x bf16 [S, d] -> y bf16 [S, d]; table: the layer's RoPE table (rope_params_for_ratio), >= S positions.
