@@ -88,7 +88,7 @@ void indexer_prefill(const IndexerConfig& cfg, const IndexerWeights& W, const ui
 #pragma omp parallel for schedule(static)
   for (int64_t t = 0; t < S; ++t) {
     int32_t* row = idx + t * k;
-    topk_desc(score.data() + t * n, n, k, row);
+    topk_select(score.data() + t * n, n, k, row);
     for (int64_t j = 0; j < k; ++j) row[j] = row[j] >= visible[t] ? -1 : int32_t(row[j] + offset);
   }
   if (trace) {
@@ -109,7 +109,7 @@ void indexer_decode(const IndexerConfig& cfg, const IndexerWeights& W, const uin
   indexer_weights(cfg, W, x, 1, rc, w.data());
   std::vector<float> score(static_cast<size_t>(n));
   indexer_scores(cfg, q.data(), w.data(), kcache, 1, n, nullptr, rc, score.data());
-  topk_desc(score.data(), n, k, idx);
+  topk_select(score.data(), n, k, idx);
   for (int64_t j = 0; j < k; ++j) idx[j] = int32_t(idx[j] + offset);
   if (trace) {
     trace->q = std::move(q);

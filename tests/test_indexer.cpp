@@ -70,7 +70,7 @@ Prefill prefill(const Idx& k, const std::vector<uint16_t>& x, const std::vector<
 TEST(TopK, LargerScoreFirstThenSmallerIndex) {
   const std::vector<float> s = {1.0f, 3.0f, 3.0f, -0.0f, 2.0f, 3.0f, 0.0f, -__builtin_inff()};
   std::vector<int32_t> out(6);
-  topk_desc(s.data(), 8, 6, out.data());
+  topk_select(s.data(), 8, 6, out.data());
   EXPECT_EQ(out, (std::vector<int32_t>{1, 2, 5, 4, 0, 3}));  // 3,3,3 by index; -0 and +0 tie: 3 before 6
   // Against a stable sort by descending score (an independent formulation of the same rule), random
   // bf16 scores with many ties.
@@ -82,7 +82,7 @@ TEST(TopK, LargerScoreFirstThenSmallerIndex) {
     std::vector<int32_t> want(n), got(k);
     std::iota(want.begin(), want.end(), 0);
     std::stable_sort(want.begin(), want.end(), [&](int32_t a, int32_t b) { return v[a] > v[b]; });
-    topk_desc(v.data(), n, k, got.data());
+    topk_select(v.data(), n, k, got.data());
     ASSERT_TRUE(std::equal(got.begin(), got.end(), want.begin())) << "trial " << trial;
   }
 }
