@@ -22,4 +22,14 @@
   X(expert_ffn)        \
   X(shared_expert)     \
   X(moe_layer)         \
-  X(embed)
+  X(embed)            \
+  X(rmsnorm)           \
+  X(rope)              \
+  X(window_index)      \
+  X(sparse_attention)  \
+  X(compressor)        \
+  X(indexer)           \
+  X(q_proj)            \
+  X(kv_proj)           \
+  X(output_proj)       \
+  X(attention_layer)
