@@ -14,19 +14,17 @@
 namespace v4 {
 
 MuonScalars muon_scalars(const MuonParams& p, int64_t n, int64_t m) {
-  using pmath::detail::d_sqrt;
-  const double lr = p.lr, wd = p.weight_decay, gamma = p.update_rms;
-  const double ratio = gamma * d_sqrt(double(n > m ? n : m));  // Moonlight's adjusted_ratio
-  return {float(1.0 - lr * wd), float(-(lr * ratio))};
+  const double ratio = p.update_rms * pmath::detail::d_sqrt(double(n > m ? n : m));  // Moonlight's adjusted_ratio
+  return {float(p.momentum), float(1.0 - p.lr * p.weight_decay), float(-(p.lr * ratio))};
 }
 
-void muon_step(float* w, float* mom, const float* g, int64_t n, int64_t m, const MuonParams& p, const NsCoeffs* coeffs,
-               int64_t ns_steps, Recipe r, float* nesterov_out, uint16_t* o_out) {
+void muon_step(float* w, float* mom, const float* g, int64_t n, int64_t m, const MuonScalars& s, const NsCoeffs* coeffs,
+               int64_t ns_steps, float ns_eps, Recipe r, float* nesterov_out, uint16_t* o_out) {
   if (n < 0 || m < 0) throw std::invalid_argument("muon_step: negative size");
   const int64_t nm = n * m;
   if (nm == 0) return;
   if (!w || !mom || !g) throw std::invalid_argument("muon_step: null pointer");
-  const float mu = p.momentum;
+  const float mu = s.momentum;
   std::vector<uint16_t> x(static_cast<size_t>(nm)), o(static_cast<size_t>(nm));  // bf16 [n, m]
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < nm; ++i) {
@@ -36,8 +34,7 @@ void muon_step(float* w, float* mom, const float* g, int64_t n, int64_t m, const
     if (nesterov_out) nesterov_out[i] = xn;
     x[i] = bf16_encode(xn);
   }
-  newton_schulz(x.data(), n, m, coeffs, ns_steps, p.ns_eps, r, o.data());
-  const MuonScalars s = muon_scalars(p, n, m);
+  newton_schulz(x.data(), n, m, coeffs, ns_steps, ns_eps, r, o.data());
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < nm; ++i) {
     const float wd = w[i] * s.decay;
@@ -47,9 +44,10 @@ void muon_step(float* w, float* mom, const float* g, int64_t n, int64_t m, const
 }
 
 void muon_step_stack(float* w, float* mom, const float* g, int64_t E, int64_t rows, int64_t cols,
-                     const int64_t* split_rows, int64_t nsplit, const MuonParams& p, const NsCoeffs* coeffs,
-                     int64_t ns_steps, Recipe r, float* nesterov_out, uint16_t* o_out) {
-  if (E < 0 || rows < 0 || cols < 0 || nsplit < 1 || !split_rows)
+                     const int64_t* split_rows, int64_t nsplit, float momentum, float decay, const float* alpha,
+                     const NsCoeffs* coeffs, int64_t ns_steps, float ns_eps, Recipe r, float* nesterov_out,
+                     uint16_t* o_out) {
+  if (E < 0 || rows < 0 || cols < 0 || nsplit < 1 || !split_rows || !alpha)
     throw std::invalid_argument("muon_step_stack: bad shape");
   int64_t sum = 0;
   for (int64_t k = 0; k < nsplit; ++k) {
@@ -65,8 +63,8 @@ void muon_step_stack(float* w, float* mom, const float* g, int64_t E, int64_t ro
     int64_t r0 = 0;
     for (int64_t k = 0; k < nsplit; ++k) {
       const int64_t at = (e * rows + r0) * cols;  // block [split_rows[k], cols] is contiguous
-      muon_step(w + at, mom + at, g + at, split_rows[k], cols, p, coeffs, ns_steps, r,
-                nesterov_out ? nesterov_out + at : nullptr, o_out ? o_out + at : nullptr);
+      muon_step(w + at, mom + at, g + at, split_rows[k], cols, MuonScalars{momentum, decay, alpha[k]}, coeffs,
+                ns_steps, ns_eps, r, nesterov_out ? nesterov_out + at : nullptr, o_out ? o_out + at : nullptr);
       r0 += split_rows[k];
     }
   }

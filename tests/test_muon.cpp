@@ -50,8 +50,8 @@ struct StepOut {
 StepOut step(std::vector<float> w, std::vector<float> m, const std::vector<float>& g, int64_t n, int64_t c,
              const MuonParams& p, Recipe r = Recipe::canonical) {
   StepOut s{std::move(w), std::move(m), std::vector<float>(g.size()), std::vector<uint16_t>(g.size())};
-  muon_step(s.w.data(), s.m.data(), g.data(), n, c, p, kHybrid.data(), int64_t(kHybrid.size()), r, s.x.data(),
-            s.o.data());
+  muon_step(s.w.data(), s.m.data(), g.data(), n, c, muon_scalars(p, n, c), kHybrid.data(), int64_t(kHybrid.size()),
+            kNsEps, r, s.x.data(), s.o.data());
   return s;
 }
 
@@ -68,7 +68,7 @@ TEST(Muon, TwoStepMomentumAndNesterovByHand) {
   //   X2 = fma(μ, M2, −8) = −111419013473239·2^-43 = −12.66687530..; step 2^-20 on [8, 16):
   //   −13282181.44.. rounds to −13282181·2^-20 = 0xC14AAB85 (unfused: 0xC14AAB86).
   MuonParams p;
-  ASSERT_EQ(bits(p.momentum), 0x3F733333u);
+  ASSERT_EQ(bits(muon_scalars(p, 1, 1).momentum), 0x3F733333u);
   StepOut s1 = step({1.0f}, {0.0f}, {3.25f}, 1, 1, p);
   EXPECT_EQ(s1.m[0], 3.25f);
   EXPECT_EQ(bits(s1.x[0]), 0x40CACCCDu);
@@ -83,14 +83,13 @@ TEST(Muon, TwoStepMomentumAndNesterovByHand) {
 TEST(Muon, WeightUpdateFromDefinition) {
   const int64_t n = 48, c = 80;
   MuonParams p;
-  p.lr = 2.7e-4f;
   const std::vector<float> w0 = gaussian(size_t(n * c), 1, 0.02), m0 = gaussian(size_t(n * c), 2, 1e-3),
                            g = gaussian(size_t(n * c), 3, 1e-3);
   const StepOut s = step(w0, m0, g, n, c, p);
   // decay = fp32(1 − η·λ) and alpha = fp32(−η·(γ·sqrt(max(n, m)))) in binary64, as Python computes
-  // Moonlight's `1 - lr * wd` and `lr * 0.2 * math.sqrt(max(A, B))` (with 0.18 for V4's γ).
-  const float decay = float(1.0 - double(p.lr) * double(p.weight_decay));
-  const float alpha = float(-(double(p.lr) * (double(p.update_rms) * std::sqrt(double(std::max(n, c))))));
+  // Moonlight's `1 - lr * wd` and `lr * (0.2 * math.sqrt(max(A, B)))` (with 0.18 for V4's γ).
+  const float decay = float(1.0 - 2.7e-4 * 0.1);
+  const float alpha = float(-(2.7e-4 * (0.18 * std::sqrt(80.0))));
   const MuonScalars ms = muon_scalars(p, n, c);
   EXPECT_EQ(ms.decay, decay);
   EXPECT_EQ(ms.alpha, alpha);
@@ -108,7 +107,7 @@ TEST(Muon, UpdateRmsIsGamma) {
     const StepOut s = step(std::vector<float>(g.size(), 0.0f), std::vector<float>(g.size(), 0.0f), g, n, c, p);
     double ss = 0;
     for (uint16_t o : s.o) ss += double(bf16_decode(o)) * double(bf16_decode(o));
-    const double rms = double(p.update_rms) * std::sqrt(double(std::max(n, c))) * std::sqrt(ss / double(n * c));
+    const double rms = p.update_rms * std::sqrt(double(std::max(n, c))) * std::sqrt(ss / double(n * c));
     std::printf("  %lldx%lld: update RMS %.5f (γ = 0.18)\n", (long long)n, (long long)c, rms);
     EXPECT_GE(rms, 0.18 * (1.0 - kNsBand));
     EXPECT_LE(rms, 0.18 * (1.002 + kNsBand));
@@ -120,7 +119,7 @@ TEST(Muon, ZeroGradientGivesZeroUpdate) {
   MuonParams p;
   const std::vector<float> w0 = gaussian(size_t(n * c), 4);
   const StepOut s = step(w0, std::vector<float>(w0.size(), 0.0f), std::vector<float>(w0.size(), 0.0f), n, c, p);
-  const float decay = float(1.0 - double(p.lr) * double(p.weight_decay));
+  const float decay = float(1.0 - p.lr * p.weight_decay);
   for (size_t i = 0; i < w0.size(); ++i) {
     ASSERT_EQ(s.o[i] & 0x7FFF, 0) << i;             // ±0, no NaN
     ASSERT_EQ(s.m[i], 0.0f);
@@ -138,8 +137,10 @@ TEST(Muon, ExpertsAndFusedSubMatricesAreSeparate) {
   std::vector<float> w = w0, m = m0, x(w0.size());
   std::vector<uint16_t> o(w0.size());
   const int64_t split[2] = {r1, r2};
-  muon_step_stack(w.data(), m.data(), g.data(), E, rows, cols, split, 2, p, kHybrid.data(), int64_t(kHybrid.size()),
-                  Recipe::canonical, x.data(), o.data());
+  const float alpha[2] = {muon_scalars(p, r1, cols).alpha, muon_scalars(p, r2, cols).alpha};
+  const MuonScalars ms = muon_scalars(p, rows, cols);
+  muon_step_stack(w.data(), m.data(), g.data(), E, rows, cols, split, 2, ms.momentum, ms.decay, alpha, kHybrid.data(),
+                  int64_t(kHybrid.size()), kNsEps, Recipe::canonical, x.data(), o.data());
   for (int64_t e = 0; e < E; ++e)
     for (auto [r0, nr] : {std::pair<int64_t, int64_t>{0, r1}, {r1, r2}}) {
       const size_t at = size_t(e * per + r0 * cols), len = size_t(nr * cols);
@@ -154,8 +155,8 @@ TEST(Muon, ExpertsAndFusedSubMatricesAreSeparate) {
   // Treating the fused matrix as one would change the result (the test can tell).
   std::vector<float> w_one = w0, m_one = m0;
   const int64_t whole[1] = {rows};
-  muon_step_stack(w_one.data(), m_one.data(), g.data(), E, rows, cols, whole, 1, p, kHybrid.data(),
-                  int64_t(kHybrid.size()), Recipe::canonical);
+  muon_step_stack(w_one.data(), m_one.data(), g.data(), E, rows, cols, whole, 1, ms.momentum, ms.decay, &ms.alpha,
+                  kHybrid.data(), int64_t(kHybrid.size()), kNsEps, Recipe::canonical);
   int64_t diff = 0;
   for (size_t i = 0; i < w.size(); ++i) diff += bits(w[i]) != bits(w_one[i]);
   EXPECT_GT(diff, 0);
@@ -172,8 +173,9 @@ TEST(Muon, ThreadCountDoesNotChangeBits) {
   for (int t : {1, 2, 7}) {
     omp_set_num_threads(t);
     std::vector<float> w = w0, m = m0;
-    muon_step_stack(w.data(), m.data(), g.data(), E, rows, cols, split, 1, p, kHybrid.data(),
-                    int64_t(kHybrid.size()), Recipe::canonical);
+    const MuonScalars ms = muon_scalars(p, rows, cols);
+    muon_step_stack(w.data(), m.data(), g.data(), E, rows, cols, split, 1, ms.momentum, ms.decay, &ms.alpha,
+                    kHybrid.data(), int64_t(kHybrid.size()), kNsEps, Recipe::canonical);
     if (ref_w.empty()) ref_w = w;
     for (size_t i = 0; i < nel; ++i) ASSERT_EQ(bits(w[i]), bits(ref_w[i])) << "threads " << t << " at " << i;
   }
