@@ -1,7 +1,8 @@
-// The op registry: every numerics component that `v4oracle op <name>` runs, with its named input and
-// output datasets, default shape parameters, and a seeded input generator. One line per component in
-// op_registry(); the CLI, the demo and the tests all walk this list. Dataset names, formats and layouts
-// are documented in docs/cli.md.
+// The op registry: every component that `v4oracle op <name>` runs, with its named input and output
+// datasets, default shape parameters, and a seeded input generator. Each reference stem registers its ops
+// in golden/ops/<stem>.cpp (`std::vector<OpSpec> ops_<stem>()`), listed once in golden/ops/op_list.h;
+// the CLI, the demo, the tests and the GPU harness all walk op_registry(). Dataset names, formats and
+// layouts are documented in docs/cli.md; docs/adding-a-component.md is the recipe.
 #pragma once
 #include <cstdint>
 #include <deque>
@@ -37,6 +38,12 @@ class OpInputs {
   const std::string& origin() const { return origin_; }
   [[noreturn]] void fail(const std::string& name, const std::string& problem) const;
 
+  // Shape checks on a tensor read as `name`; each failure is one line naming the origin and dataset.
+  void require_rank(const std::string& name, const Tensor& t, size_t rank) const;
+  void require_dim(const std::string& name, const Tensor& t, size_t axis, int64_t want, const std::string& why) const;
+  // Rows x last dim of a tensor of rank >= 1 (row-wise ops work on the last dimension).
+  std::pair<int64_t, int64_t> rows_last(const std::string& name, const Tensor& t) const;
+
  private:
   std::string origin_;
   const H5Reader* reader_;
@@ -44,8 +51,9 @@ class OpInputs {
 };
 
 using ShapeParams = std::map<std::string, int64_t>;
+inline int64_t param(const ShapeParams& p, const char* k) { return p.at(k); }
 
-// Element-wise float32 -> format conversion (the `cast` command and the format ops).
+// Element-wise float32 -> format conversion (the `cast` command and the format ops; golden/ops/cast.cpp).
 struct CastResult {
   Tensor codes;   // raw codes in the target format, same logical shape
   Tensor values;  // decoded float32

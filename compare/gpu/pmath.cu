@@ -1,10 +1,13 @@
-// pmath: GPU evaluation of the portable float32 math functions from the same reference/pmath.h the CPU
-// uses. The self-test compares every function's device result with the host result over all 2^32 inputs.
+// pmath: GPU runners of the portable float32 math ops (y = f(x) element-wise), evaluated with the same
+// reference/pmath.h the CPU uses. The self-test compares them with the CPU ops over all 2^32 inputs.
+#include "compare/gpu/device.cuh"
+#include "compare/gpu/gpu_op.h"
 #include "compare/gpu/pmath.h"
-
 #include "reference/pmath.h"
 
 namespace v4::gpu {
+
+namespace {
 
 __device__ float pmath_dispatch(int fn, float x) {
   switch (fn) {
@@ -23,14 +26,31 @@ __device__ float pmath_dispatch(int fn, float x) {
   }
 }
 
-__global__ void pmath_eval_kernel(int fn, uint32_t base, uint32_t n, uint32_t* out) {
-  const uint32_t i = blockIdx.x * blockDim.x + threadIdx.x;
-  if (i >= n) return;
-  out[i] = __float_as_uint(pmath_dispatch(fn, __uint_as_float(base + i)));
+__global__ void pmath_kernel(int fn, const float* x, long long n, float* y) {
+  const long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) y[i] = pmath_dispatch(fn, x[i]);
 }
 
-void pmath_eval(int fn, uint32_t base, uint32_t n, uint32_t* out_bits) {
-  pmath_eval_kernel<<<(n + 255) / 256, 256>>>(fn, base, n, out_bits);
+GpuOutputs run_pmath(int fn, const GpuInputs& in) {
+  const Tensor& x = gpu_input(in, "x", Fmt::f32);
+  Tensor y = Tensor::make(Fmt::f32, x.shape);
+  DeviceBuffer dx(x.data.size()), dy(y.data.size());
+  dx.upload(x.data.data());
+  pmath_kernel<<<grid_for(x.numel()), 256>>>(fn, dx.as<float>(), x.numel(), dy.as<float>());
+  cuda_check_launch("pmath");
+  dy.download(y.data.data());
+  GpuOutputs out;
+  out.emplace_back("y", std::move(y));
+  return out;
+}
+
+}  // namespace
+
+std::vector<GpuOp> gpu_ops_pmath() {
+  std::vector<GpuOp> ops;
+  for (int fn = 0; fn < kPmathCount; ++fn)
+    ops.push_back({kPmathNames[fn], [fn](const GpuInputs& in, Recipe) { return run_pmath(fn, in); }});
+  return ops;
 }
 
 }  // namespace v4::gpu

@@ -1,0 +1,41 @@
+// Device-side plumbing for the runners in compare/gpu/*.cu: checked CUDA calls and an owning device
+// buffer. Internal to compare/gpu/ (nvcc only).
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+
+namespace v4::gpu {
+
+inline void cuda_check(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) throw std::runtime_error(std::string("CUDA: ") + what + ": " + cudaGetErrorString(e));
+}
+
+// Owns n bytes of device memory; copies are synchronous.
+class DeviceBuffer {
+ public:
+  explicit DeviceBuffer(size_t n) : n_(n) { cuda_check(cudaMalloc(&p_, n ? n : 1), "cudaMalloc"); }
+  ~DeviceBuffer() { cudaFree(p_); }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  template <class T>
+  T* as() const { return static_cast<T*>(p_); }
+  void upload(const void* host) { cuda_check(cudaMemcpy(p_, host, n_, cudaMemcpyHostToDevice), "upload"); }
+  void download(void* host) const { cuda_check(cudaMemcpy(host, p_, n_, cudaMemcpyDeviceToHost), "download"); }
+
+ private:
+  void* p_ = nullptr;
+  size_t n_;
+};
+
+// After a launch: the launch error, then the kernel's own (synchronously).
+inline void cuda_check_launch(const char* kernel) {
+  cuda_check(cudaGetLastError(), kernel);
+  cuda_check(cudaDeviceSynchronize(), kernel);
+}
+
+inline unsigned grid_for(long long n, unsigned block = 256) { return unsigned((n + block - 1) / block); }
+
+}  // namespace v4::gpu

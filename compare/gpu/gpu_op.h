@@ -1,0 +1,34 @@
+// GPU runners: each computes one op of golden's registry (golden/ops/) on the device, from the same named
+// inputs and to the same named outputs, so one harness runs any op on CPU and GPU and diffs the two with
+// the comparator (v4oracle_gpu_selftest). A stem's runners live in compare/gpu/<stem>.cu as
+// `std::vector<GpuOp> gpu_ops_<stem>()`, listed once in gpu_op_list.h. C++17 and no HDF5, so nvcc
+// compiles it; kernels take raw device pointers and shapes.
+#pragma once
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "reference/recipe.h"
+#include "reference/tensor.h"
+
+namespace v4::gpu {
+
+using GpuInputs = std::map<std::string, const Tensor*>;           // the CPU op's consumed inputs, by name
+using GpuOutputs = std::vector<std::pair<std::string, Tensor>>;  // named as the CPU op names them
+
+struct GpuOp {
+  std::string name;  // the op's name in golden's registry
+  std::function<GpuOutputs(const GpuInputs&, Recipe)> run;
+};
+
+const std::vector<GpuOp>& gpu_op_registry();
+const GpuOp* gpu_op_find(const std::string& name);
+
+// The input `name` in format fmt; std::invalid_argument naming it otherwise.
+const Tensor& gpu_input(const GpuInputs& in, const std::string& name, Fmt fmt);
+
+std::string gpu_device_name();  // "NVIDIA H200 (sm_90)"; std::runtime_error without a device
+
+}  // namespace v4::gpu

@@ -1,0 +1,6 @@
+// Every stem with GPU runners, one line each (compare/gpu/<stem>.cu defines gpu_ops_<stem>()).
+#pragma once
+
+#define V4_GPU_OP_STEMS(X) \
+  X(cast)                  \
+  X(pmath)

@@ -1,0 +1,140 @@
+// The op registry (see ops.h): OpInputs, the list of every stem's ops (golden/ops/op_list.h), and
+// op_run_to_file, which every `v4oracle op` run goes through.
+#include "golden/ops.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "golden/file_meta.h"
+#include "golden/ops/op_list.h"
+
+namespace v4::golden {
+
+OpInputs::OpInputs(std::string origin, const H5Reader* reader, std::vector<NamedTensor> generated)
+    : origin_(std::move(origin)), reader_(reader), tensors_(generated.begin(), generated.end()) {}
+
+void OpInputs::fail(const std::string& name, const std::string& problem) const {
+  throw InputError(origin_, "/" + name, problem);
+}
+
+const Tensor& OpInputs::get(const std::string& name, Fmt fmt) const {
+  for (const NamedTensor& nt : tensors_)
+    if (nt.name == name) {
+      if (nt.t.fmt != fmt)
+        fail(name, std::string("expected format ") + fmt_name(fmt) + ", found " + fmt_name(nt.t.fmt));
+      return nt.t;
+    }
+  if (!reader_) fail(name, "dataset missing");
+  if (!reader_->has("/" + name)) fail(name, std::string("dataset missing (expected ") + fmt_name(fmt) + ")");
+  tensors_.push_back({name, reader_->read("/" + name, fmt)});
+  return tensors_.back().t;
+}
+
+void OpInputs::require_rank(const std::string& name, const Tensor& t, size_t rank) const {
+  if (t.shape.size() != rank)
+    fail(name, "expected rank " + std::to_string(rank) + ", found rank " + std::to_string(t.shape.size()));
+}
+
+void OpInputs::require_dim(const std::string& name, const Tensor& t, size_t axis, int64_t want,
+                           const std::string& why) const {
+  if (t.shape[axis] != want)
+    fail(name, "dimension " + std::to_string(axis) + " is " + std::to_string(t.shape[axis]) + ", expected " +
+                   std::to_string(want) + " (" + why + ")");
+}
+
+std::pair<int64_t, int64_t> OpInputs::rows_last(const std::string& name, const Tensor& t) const {
+  if (t.shape.empty()) fail(name, "expected rank >= 1, found a scalar");
+  const int64_t n = t.shape.back();
+  return {n == 0 ? 0 : t.numel() / n, n};
+}
+
+// Every stem's registration function, declared and concatenated from the one list.
+#define V4_DECLARE_OPS(stem) std::vector<OpSpec> ops_##stem();
+V4_OP_STEMS(V4_DECLARE_OPS)
+#undef V4_DECLARE_OPS
+
+namespace {
+
+std::vector<OpSpec> build_registry() {
+  std::vector<OpSpec> all;
+  const auto add = [&](std::vector<OpSpec> ops) {
+    for (OpSpec& op : ops) {
+      for (const OpSpec& prev : all)
+        if (prev.name == op.name) throw std::logic_error("op registry: '" + op.name + "' registered twice");
+      all.push_back(std::move(op));
+    }
+  };
+#define V4_ADD_OPS(stem) add(ops_##stem());
+  V4_OP_STEMS(V4_ADD_OPS)
+#undef V4_ADD_OPS
+  return all;
+}
+
+}  // namespace
+
+Fmt OpInputs::get_any_fmt(const std::string& name) const {
+  for (const NamedTensor& nt : tensors_)
+    if (nt.name == name) return nt.t.fmt;
+  if (!reader_ || !reader_->has("/" + name)) fail(name, "dataset missing");
+  return reader_->info("/" + name).fmt;
+}
+
+const std::vector<OpSpec>& op_registry() {
+  static const std::vector<OpSpec> registry = build_registry();
+  return registry;
+}
+
+const OpSpec* op_find(const std::string& name) {
+  for (const OpSpec& op : op_registry())
+    if (op.name == name) return &op;
+  return nullptr;
+}
+
+std::vector<NamedTensor> op_run_to_file(const OpSpec& op, const std::optional<std::string>& inputs_path,
+                                        uint64_t seed, const ShapeParams& shape, Recipe recipe,
+                                        const std::string& out_path) {
+  std::optional<H5Reader> reader;
+  std::vector<NamedTensor> generated;
+  std::string origin;
+  if (inputs_path) {
+    reader.emplace(*inputs_path);
+    origin = *inputs_path;
+  } else {
+    ShapeParams p = op.defaults;
+    for (const auto& [k, v] : shape) {
+      if (!p.count(k)) {
+        std::string known;
+        for (const auto& [dk, dv] : op.defaults) known += (known.empty() ? "" : ", ") + dk;
+        throw std::invalid_argument("op " + op.name + ": unknown shape parameter '" + k + "' (known: " + known + ")");
+      }
+      if (v < 0) throw std::invalid_argument("op " + op.name + ": shape parameter " + k + " must be >= 0");
+      p[k] = v;
+    }
+    generated = op.make_inputs(seed, p);
+    origin = "--seed " + std::to_string(seed);
+  }
+  const OpInputs in(origin, reader ? &*reader : nullptr, generated);
+  std::vector<NamedTensor> outputs = op.run(in, recipe);
+
+  H5Writer w(out_path);
+  write_file_meta(w, "op", op.name);
+  w.set_root_attr("recipe", op.has_recipe ? recipe_name(recipe) : "none");
+  if (inputs_path)
+    w.set_root_attr("inputs", *inputs_path);
+  else
+    w.set_root_attr("seed", int64_t(seed));
+  // Inputs first (so the file replays with --inputs), then outputs, each in declared order.
+  for (const NamedTensor& nt : in.consumed()) {
+    TensorAttrs attrs = nt.attrs;
+    if (reader) reader->read("/" + nt.name, std::nullopt, &attrs);  // keep the replayed file's scale links
+    w.write("/" + nt.name, nt.t, attrs);
+  }
+  for (const NamedTensor& nt : outputs) {
+    w.write("/" + nt.name, nt.t, nt.attrs);
+    if (!nt.links.empty()) golden_attach_links(w, "/" + nt.name, nt.links);
+  }
+  w.commit();
+  return outputs;
+}
+
+}  // namespace v4::golden
