@@ -10,8 +10,11 @@
 #include <cstdint>
 #include <cstring>
 #include <random>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
+#include "golden/ops.h"
 #include "reference/adamw.h"
 
 using namespace v4;
@@ -125,4 +128,45 @@ TEST(AdamW, ThreadCountDoesNotChangeBits) {
     for (size_t i = 0; i < n; ++i) ASSERT_EQ(bits(w[i]), bits(ref[i])) << t << " " << i;
   }
   omp_set_num_threads(saved);
+}
+
+// The op (golden/ops/adamw.cpp): a 4-step run from update t0 + 1 equals four 1-step runs chained through
+// its state outputs.
+TEST(AdamW, OpTrajectoryReplaysStepByStep) {
+  using namespace v4::golden;
+  const OpSpec* op = op_find("adamw");
+  ASSERT_NE(op, nullptr);
+  ShapeParams p = op->defaults;
+  p["steps"] = 4, p["t0"] = 9, p["n"] = 300;
+  const std::vector<NamedTensor> gen = op->make_inputs(6, p);
+  const std::vector<NamedTensor> all = op->run(OpInputs("seed", nullptr, gen), Recipe::canonical);
+  auto find = [](const std::vector<NamedTensor>& v, const std::string& n) -> const Tensor& {
+    for (const NamedTensor& t : v)
+      if (t.name == n) return t.t;
+    throw std::runtime_error("no " + n);
+  };
+  Tensor w = find(gen, "w"), m = find(gen, "m"), v = find(gen, "v");
+  for (int i = 0; i < 4; ++i) {
+    std::vector<NamedTensor> one;
+    for (const NamedTensor& t : gen) {
+      if (t.name == "w" || t.name == "m" || t.name == "v") continue;
+      if (t.name == "g" || t.name == "decay" || t.name == "bc2_sqrt" || t.name == "neg_step") {
+        std::vector<int64_t> sh = t.t.shape;
+        sh[0] = 1;
+        Tensor s = Tensor::make(t.t.fmt, sh);
+        std::memcpy(s.data.data(), t.t.data.data() + size_t(i) * s.data.size(), s.data.size());
+        one.push_back({t.name, std::move(s)});
+      } else {
+        one.push_back(t);
+      }
+    }
+    one.push_back({"w", w});
+    one.push_back({"m", m});
+    one.push_back({"v", v});
+    const std::vector<NamedTensor> res = op->run(OpInputs("step", nullptr, one), Recipe::canonical);
+    const std::string pre = "step_" + std::to_string(i) + "/";
+    for (const char* k : {"w", "m", "v"})
+      EXPECT_EQ(find(res, std::string("step_0/") + k).data, find(all, pre + k).data) << pre << k;
+    w = find(res, "step_0/w"), m = find(res, "step_0/m"), v = find(res, "step_0/v");
+  }
 }

@@ -13,8 +13,11 @@
 #include <cstdint>
 #include <cstring>
 #include <random>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
+#include "golden/ops.h"
 #include "reference/formats.h"
 #include "reference/muon.h"
 
@@ -180,4 +183,45 @@ TEST(Muon, ThreadCountDoesNotChangeBits) {
     for (size_t i = 0; i < nel; ++i) ASSERT_EQ(bits(w[i]), bits(ref_w[i])) << "threads " << t << " at " << i;
   }
   omp_set_num_threads(saved);
+}
+
+// The op (golden/ops/muon.cpp): a 3-step run equals three 1-step runs chained through its state outputs,
+// so a user can replay a trajectory from any step.
+TEST(Muon, OpTrajectoryReplaysStepByStep) {
+  using namespace v4::golden;
+  const OpSpec* op = op_find("muon");
+  ASSERT_NE(op, nullptr);
+  ShapeParams p = op->defaults;
+  p["steps"] = 3, p["E"] = 2, p["rows"] = 32, p["cols"] = 48, p["parts"] = 2;
+  const std::vector<NamedTensor> gen = op->make_inputs(5, p);
+  const std::vector<NamedTensor> all = op->run(OpInputs("seed", nullptr, gen), Recipe::canonical);
+  auto find = [](const std::vector<NamedTensor>& v, const std::string& n) -> const Tensor& {
+    for (const NamedTensor& t : v)
+      if (t.name == n) return t.t;
+    throw std::runtime_error("no " + n);
+  };
+  Tensor w = find(gen, "w"), m = find(gen, "m");
+  for (int i = 0; i < 3; ++i) {
+    std::vector<NamedTensor> one;
+    for (const NamedTensor& t : gen) {
+      if (t.name == "w" || t.name == "m") continue;
+      if (t.name == "g" || t.name == "decay" || t.name == "alpha") {  // step i's slice, as a 1-step input
+        std::vector<int64_t> sh = t.t.shape;
+        sh[0] = 1;
+        Tensor s = Tensor::make(t.t.fmt, sh);
+        const size_t bytes = s.data.size();
+        std::memcpy(s.data.data(), t.t.data.data() + size_t(i) * bytes, bytes);
+        one.push_back({t.name, std::move(s)});
+      } else {
+        one.push_back(t);
+      }
+    }
+    one.push_back({"w", w});
+    one.push_back({"m", m});
+    const std::vector<NamedTensor> res = op->run(OpInputs("step", nullptr, one), Recipe::canonical);
+    const std::string pre = "step_" + std::to_string(i) + "/";
+    for (const char* k : {"x", "o", "w", "m"})
+      EXPECT_EQ(find(res, std::string("step_0/") + k).data, find(all, pre + k).data) << pre << k;
+    w = find(res, "step_0/w"), m = find(res, "step_0/m");
+  }
 }

@@ -11,4 +11,8 @@
   X(weight_dequant)    \
   X(hadamard)          \
   X(gemm)              \
-  X(pmath)
+  X(pmath)             \
+  X(newton_schulz)     \
+  X(muon)              \
+  X(adamw)             \
+  X(fp4_qat)
