@@ -1,7 +1,9 @@
 // GEMM recipe benchmark and Hopper-model validation driver (docs/gemm.md).
-//   bench_gemm [--shapes small|flash|all] [--reps N] [--max-seconds S] [--only GEMM/RECIPE,...]
+//   bench_gemm [--shapes small|flash|all] [--reps N] [--max-seconds S] [--only GEMM/RECIPE,...] [--plain]
 //       times fp8/fp4/bf16/f32 GEMMs under every recipe against an Eigen fp32 GEMM of the same M, N, K,
 //       single-threaded and with all OpenMP threads; prints GFLOP/s (2·M·N·K / best time) and the ratio.
+//       --plain also times the plain reference loops (the *_plain functions) of each row and prints their
+//       time, their ratio to Eigen and the speed-up of the tiled kernels over them.
 //   bench_gemm --validate DIR
 //       reads DIR/manifest.txt (scripts/validate_hopper.py export) and counts, per GPU output, the outputs
 //       whose fp32 bits equal each model of reference/gemm.h.
@@ -214,7 +216,7 @@ bool selected(const std::string& only, const std::string& name) {
   return ("," + only + ",").find("," + name + ",") != std::string::npos;
 }
 
-int bench(const std::string& which, int reps, double max_seconds, const std::string& only) {
+int bench(const std::string& which, int reps, double max_seconds, const std::string& only, bool plain) {
   std::vector<Shape> shapes;
   if (which == "small" || which == "all") shapes.push_back({"small", 64, 512, 1024});
   if (which == "flash" || which == "all") {
@@ -226,7 +228,8 @@ int bench(const std::string& which, int reps, double max_seconds, const std::str
   if (max_threads > 1) thread_counts.push_back(max_threads);
   std::printf("GFLOP/s = 2*M*N*K / best of %d runs (a run stops repeating after %.0f s); ratio = GFLOP/s / Eigen's\n",
               reps, max_seconds);
-  std::printf("%-12s %-8s %-7s %-10s %12s %10s %8s\n", "shape", "threads", "gemm", "recipe", "time_ms", "GFLOP/s", "ratio");
+  std::printf("%-12s %-8s %-7s %-10s %12s %10s %8s", "shape", "threads", "gemm", "recipe", "time_ms", "GFLOP/s", "ratio");
+  std::printf(plain ? " %12s %10s %10s\n" : "\n", "plain_ms", "plain_rat", "speedup");
   for (const Shape& s : shapes) {
     Inputs in = make_inputs(s);
     std::vector<uint16_t> c16(size_t(s.M * s.N));
@@ -237,25 +240,37 @@ int bench(const std::string& which, int reps, double max_seconds, const std::str
       Eigen::setNbThreads(threads);
       const double te = best_time([&] { in.ec.noalias() = in.ea * in.eb.transpose(); }, reps, max_seconds);
       const double eigen_gflops = flops / te / 1e9;
-      auto row = [&](const char* gemm, const char* recipe, const std::function<void()>& f) {
+      // f(use_plain) runs the GEMM through the tiled kernels (false) or the plain loops (true).
+      auto row = [&](const char* gemm, const char* recipe, const std::function<void(bool)>& f) {
         if (!selected(only, std::string(gemm) + "/" + recipe)) return;
-        const double t = best_time(f, reps, max_seconds);
-        std::printf("%-12s %-8d %-7s %-10s %12.2f %10.2f %8.3f\n", s.name, threads, gemm, recipe, t * 1e3,
+        const double t = best_time([&] { f(false); }, reps, max_seconds);
+        std::printf("%-12s %-8d %-7s %-10s %12.2f %10.2f %8.3f", s.name, threads, gemm, recipe, t * 1e3,
                     flops / t / 1e9, flops / t / 1e9 / eigen_gflops);
+        if (plain) {
+          const double tp = best_time([&] { f(true); }, reps, max_seconds);
+          std::printf(" %12.2f %10.4f %10.1f", tp * 1e3, flops / tp / 1e9 / eigen_gflops, tp / t);
+        }
+        std::printf("\n");
         std::fflush(stdout);
       };
       std::printf("%-12s %-8d %-7s %-10s %12.2f %10.2f %8.3f\n", s.name, threads, "eigen", "f32", te * 1e3,
                   eigen_gflops, 1.0);
       for (v4::Recipe r : {v4::Recipe::canonical, v4::Recipe::hopper, v4::Recipe::exact}) {
         const char* rn = v4::recipe_name(r);
-        row("fp8", rn, [&] {
-          v4::fp8_gemm(in.a8.data(), in.sa.data(), in.b8.data(), in.sb8.data(), s.M, s.N, s.K, r, c16.data());
+        row("fp8", rn, [&](bool p) {
+          (p ? v4::fp8_gemm_plain : v4::fp8_gemm)(in.a8.data(), in.sa.data(), in.b8.data(), in.sb8.data(), s.M, s.N,
+                                                  s.K, r, c16.data());
         });
-        row("fp4", rn, [&] {
-          v4::fp4_gemm(in.a8.data(), in.sa.data(), in.b4.data(), in.sb4.data(), s.M, s.N, s.K, r, c16.data());
+        row("fp4", rn, [&](bool p) {
+          (p ? v4::fp4_gemm_plain : v4::fp4_gemm)(in.a8.data(), in.sa.data(), in.b4.data(), in.sb4.data(), s.M, s.N,
+                                                  s.K, r, c16.data());
         });
-        row("bf16", rn, [&] { v4::bf16_gemm(in.a16.data(), in.b16.data(), s.M, s.N, s.K, r, c16.data()); });
-        row("f32", rn, [&] { v4::f32_gemm(in.a32.data(), in.b32.data(), s.M, s.N, s.K, r, c32.data()); });
+        row("bf16", rn, [&](bool p) {
+          (p ? v4::bf16_gemm_plain : v4::bf16_gemm)(in.a16.data(), in.b16.data(), s.M, s.N, s.K, r, c16.data());
+        });
+        row("f32", rn, [&](bool p) {
+          (p ? v4::f32_gemm_plain : v4::f32_gemm)(in.a32.data(), in.b32.data(), s.M, s.N, s.K, r, c32.data());
+        });
       }
     }
   }
@@ -268,6 +283,7 @@ int main(int argc, char** argv) {
   std::string shapes = "all", validate_dir, only;
   int reps = 5;
   double max_seconds = 10.0;
+  bool plain = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto next = [&]() -> std::string {
@@ -282,15 +298,16 @@ int main(int argc, char** argv) {
     else if (arg == "--reps") reps = std::stoi(next());
     else if (arg == "--max-seconds") max_seconds = std::stod(next());
     else if (arg == "--only") only = next();
+    else if (arg == "--plain") plain = true;
     else {
       std::fprintf(stderr,
-                   "usage: bench_gemm [--shapes small|flash|all] [--reps N] [--max-seconds S] [--only GEMM/RECIPE,...]\n"
+                   "usage: bench_gemm [--shapes small|flash|all] [--reps N] [--max-seconds S] [--only GEMM/RECIPE,...] [--plain]\n"
                    "       bench_gemm --validate DIR\n");
       return 2;
     }
   }
   try {
-    return validate_dir.empty() ? bench(shapes, reps, max_seconds, only) : validate(validate_dir);
+    return validate_dir.empty() ? bench(shapes, reps, max_seconds, only, plain) : validate(validate_dir);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_gemm: %s\n", e.what());
     return 2;

@@ -22,24 +22,26 @@ namespace {
 
 inline int64_t signed_mag(bool neg, uint64_t mag) { return neg ? -int64_t(mag) : int64_t(mag); }
 
+// A sign-magnitude float with infinities (f32, bf16, e5m2): magnitude inf_mag is ±inf, anything above
+// it NaN; the key orders by signed magnitude.
+inline void sign_mag_with_inf(Elem& e, uint64_t bits, bool neg, uint32_t mag, uint32_t inf_mag) {
+  e.bits = bits;
+  e.cls = mag > inf_mag ? Cls::nan : mag == inf_mag ? (neg ? Cls::neg_inf : Cls::pos_inf) : Cls::finite;
+  e.key = signed_mag(neg, mag);
+}
+
 template <Fmt F>
 inline Elem elem_read_t(const uint8_t* buf, int64_t j, int64_t row_len) {
   Elem e;
   if constexpr (F == Fmt::f32) {
     uint32_t u;
     std::memcpy(&u, buf + 4 * j, 4);
-    const uint32_t mag = u & 0x7FFFFFFFu;
-    e.bits = u;
-    e.cls = mag > 0x7F800000u ? Cls::nan : mag == 0x7F800000u ? ((u >> 31) ? Cls::neg_inf : Cls::pos_inf) : Cls::finite;
-    e.key = signed_mag(u >> 31, mag);
+    sign_mag_with_inf(e, u, u >> 31, u & 0x7FFFFFFFu, 0x7F800000u);
     e.value = double(f32_from_bits(u));
   } else if constexpr (F == Fmt::bf16) {
     uint16_t u;
     std::memcpy(&u, buf + 2 * j, 2);
-    const uint32_t mag = u & 0x7FFFu;
-    e.bits = u;
-    e.cls = mag > 0x7F80u ? Cls::nan : mag == 0x7F80u ? ((u >> 15) ? Cls::neg_inf : Cls::pos_inf) : Cls::finite;
-    e.key = signed_mag(u >> 15, mag);
+    sign_mag_with_inf(e, u, u >> 15, u & 0x7FFFu, 0x7F80u);
     e.value = double(bf16_decode(u));
   } else if constexpr (F == Fmt::e4m3fn) {
     const uint8_t c = buf[j];
@@ -49,19 +51,12 @@ inline Elem elem_read_t(const uint8_t* buf, int64_t j, int64_t row_len) {
     e.value = double(fp8_e4m3_decode(c));
   } else if constexpr (F == Fmt::e5m2) {
     const uint8_t c = buf[j];
-    const uint32_t mag = c & 0x7Fu;
-    e.bits = c;
-    e.cls = mag > kE5M2Inf ? Cls::nan : mag == kE5M2Inf ? ((c >> 7) ? Cls::neg_inf : Cls::pos_inf) : Cls::finite;
-    e.key = signed_mag(c >> 7, mag);
+    sign_mag_with_inf(e, c, c >> 7, c & 0x7Fu, kE5M2Inf);
     e.value = double(fp8_e5m2_decode(c));
   } else if constexpr (F == Fmt::e2m1x2) {
-    int64_t byte = j >> 1, nib = j & 1;
-    if (row_len > 0) {
-      const int64_t r = j / row_len, c = j % row_len;
-      byte = r * ((row_len + 1) / 2) + (c >> 1);
-      nib = c & 1;
-    }
-    const uint8_t n = fp4_e2m1_unpack(buf[byte], int(nib));
+    // Rows of row_len elements each start on a byte (row_len <= 0: one unpadded run).
+    const uint8_t n = row_len > 0 ? fp4_e2m1_get(buf + (j / row_len) * fp4_e2m1_row_bytes(row_len), j % row_len)
+                                  : fp4_e2m1_get(buf, j);
     e.bits = n;
     e.key = signed_mag(n >> 3, n & 7u);
     e.value = double(fp4_e2m1_decode(n));
@@ -90,36 +85,23 @@ inline Elem elem_read_t(const uint8_t* buf, int64_t j, int64_t row_len) {
 }  // namespace
 
 Elem elem_read(Fmt f, const uint8_t* buf, int64_t j, int64_t row_len) {
-  switch (f) {
-    case Fmt::f32: return elem_read_t<Fmt::f32>(buf, j, row_len);
-    case Fmt::bf16: return elem_read_t<Fmt::bf16>(buf, j, row_len);
-    case Fmt::e4m3fn: return elem_read_t<Fmt::e4m3fn>(buf, j, row_len);
-    case Fmt::e5m2: return elem_read_t<Fmt::e5m2>(buf, j, row_len);
-    case Fmt::e2m1x2: return elem_read_t<Fmt::e2m1x2>(buf, j, row_len);
-    case Fmt::ue8m0: return elem_read_t<Fmt::ue8m0>(buf, j, row_len);
-    case Fmt::i32: return elem_read_t<Fmt::i32>(buf, j, row_len);
-    case Fmt::i64: return elem_read_t<Fmt::i64>(buf, j, row_len);
-  }
-  return {};
+  return fmt_visit(f, [&](auto F) { return elem_read_t<decltype(F)::value>(buf, j, row_len); });
+}
+
+Elem elem_from_bits(Fmt f, uint64_t bits) {
+  uint8_t buf[8];
+  std::memcpy(buf, &bits, 8);
+  return elem_read(f, buf, 0, 0);
 }
 
 std::string bits_hex(Fmt f, uint64_t bits) {
-  int digits = 2;
-  switch (f) {
-    case Fmt::f32:
-    case Fmt::i32: digits = 8; break;
-    case Fmt::bf16: digits = 4; break;
-    case Fmt::e2m1x2: digits = 1; break;
-    case Fmt::i64: digits = 16; break;
-    default: digits = 2;
-  }
   char buf[32];
-  std::snprintf(buf, sizeof buf, "0x%0*llx", digits, (unsigned long long)bits);
+  std::snprintf(buf, sizeof buf, "0x%0*llx", int(fmt_info(f).hex_digits), (unsigned long long)bits);
   return buf;
 }
 
 std::string elem_value_text(Fmt f, const Elem& e) {
-  if (f == Fmt::i32 || f == Fmt::i64) return std::to_string(e.key);
+  if (fmt_info(f).kind == FmtKind::integer) return std::to_string(e.key);
   if (e.cls == Cls::nan) return "nan";
   if (e.cls == Cls::pos_inf) return "inf";
   if (e.cls == Cls::neg_inf) return "-inf";
@@ -134,19 +116,7 @@ uint64_t elem_steps(const Elem& a, const Elem& b) {
   return m > __int128(UINT64_MAX) ? UINT64_MAX : uint64_t(m);
 }
 
-std::string steps_unit(Fmt f) {
-  switch (f) {
-    case Fmt::f32:
-    case Fmt::bf16: return std::string("ulp (") + fmt_name(f) + ")";
-    case Fmt::e4m3fn:
-    case Fmt::e5m2:
-    case Fmt::e2m1x2: return std::string("code steps (") + fmt_name(f) + ")";
-    case Fmt::ue8m0: return "exponent steps (ue8m0)";
-    case Fmt::i32:
-    case Fmt::i64: return std::string("integer difference (") + fmt_name(f) + ")";
-  }
-  return "steps";
-}
+std::string steps_unit(Fmt f) { return fmt_info(f).steps_unit; }
 
 int ulp_bucket(uint64_t steps) { return steps == 0 ? 0 : int(std::bit_width(steps)); }
 
@@ -181,12 +151,7 @@ std::vector<int64_t> coords_of(const std::vector<int64_t>& shape, int64_t flat) 
   return c;
 }
 
-std::string coords_text(const std::vector<int64_t>& shape, int64_t flat) {
-  const std::vector<int64_t> c = coords_of(shape, flat);
-  std::string s = "[";
-  for (size_t i = 0; i < c.size(); ++i) s += (i ? ", " : "") + std::to_string(c[i]);
-  return s + "]";
-}
+std::string coords_text(const std::vector<int64_t>& shape, int64_t flat) { return shape_str(coords_of(shape, flat)); }
 
 // =============================================================================================
 // StatsAccumulator
@@ -394,28 +359,14 @@ constexpr Kernels kernels() {
 }
 
 Kernels kernels_for(Fmt f) {
-  switch (f) {
-    case Fmt::f32: return kernels<Fmt::f32>();
-    case Fmt::bf16: return kernels<Fmt::bf16>();
-    case Fmt::e4m3fn: return kernels<Fmt::e4m3fn>();
-    case Fmt::e5m2: return kernels<Fmt::e5m2>();
-    case Fmt::e2m1x2: return kernels<Fmt::e2m1x2>();
-    case Fmt::ue8m0: return kernels<Fmt::ue8m0>();
-    case Fmt::i32: return kernels<Fmt::i32>();
-    case Fmt::i64: return kernels<Fmt::i64>();
-  }
-  return kernels<Fmt::f32>();
+  return fmt_visit(f, [](auto F) { return kernels<decltype(F)::value>(); });
 }
 
 // Stored byte span of elements [j0, j0 + n) of a buffer (for the memcmp fast path); -1 when the
 // elements do not map to whole bytes on their own (e2m1x2 with padded rows).
 std::pair<int64_t, int64_t> byte_span(Fmt f, int64_t j0, int64_t n, int64_t row_len) {
-  if (f == Fmt::e2m1x2) {
-    if (row_len > 0 || (j0 & 1)) return {-1, -1};
-    return {j0 / 2, (n + 1) / 2};
-  }
-  const int64_t sz = int64_t(fmt_storage_size(f));
-  return {j0 * sz, n * sz};
+  if (f == Fmt::e2m1x2 && (row_len > 0 || (j0 & 1))) return {-1, -1};
+  return {fmt_row_bytes(f, j0), fmt_row_bytes(f, n)};  // e2m1x2 from an even element: (n + 1) / 2 bytes
 }
 
 }  // namespace

@@ -29,6 +29,8 @@ struct Elem {
 // logical last dim when the range starts on a row and rows carry a padding nibble (odd last dim, rank
 // >= 2); 0 when nibbles are packed back to back (even last dim, or rank <= 1; the range starts even).
 Elem elem_read(Fmt f, const uint8_t* buf, int64_t j, int64_t row_len = 0);
+// The element whose stored bits (low bits of `bits`, as ElemRef holds them) are given.
+Elem elem_from_bits(Fmt f, uint64_t bits);
 
 // "0x3f80", "0x7e", "0x5" (e2m1: one nibble), width by format.
 std::string bits_hex(Fmt f, uint64_t bits);

@@ -3,9 +3,11 @@
 // codes (uint8/uint16), never widened. Every dataset carries `format`, `logical_shape` and `sha256`
 // attributes (plus `scale`/`block` for quantized tensors, and any extra string attributes a layer above
 // names, such as golden_schema's links); groups and dataset attributes track creation order so readers
-// walk tensors in model order and extra attributes in the order they were written. H5Writer writes to a temporary file and renames it on commit (atomic);
-// H5Reader validates everything it reads and reports bad input as one-line InputErrors.
-// Uses the HDF5 C API only; not thread-safe (one reader or writer per thread). docs/hdf5-tensors.md.
+// walk tensors in model order and extra attributes in the order they were written. H5Writer writes to a
+// temporary file and renames it on commit (atomic); H5Reader validates everything it reads and reports bad
+// input as one-line InputErrors. Uses the HDF5 C API only; not thread-safe (one reader or writer per
+// thread). docs/hdf5-tensors.md. Implemented in h5_writer.cpp and h5_reader.cpp on the shared HDF5
+// plumbing of h5_util.h; the hash is sha256.h.
 #pragma once
 #include <array>
 #include <concepts>
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "golden/input_error.h"
+#include "golden/sha256.h"
 #include "reference/tensor.h"
 
 namespace v4::golden {
@@ -50,24 +53,6 @@ struct TensorInfo {
   std::string sha256;  // hex from the `sha256` attribute; empty when the dataset has none
   bool has_format_attr = true;  // false: a plain float32/int32/int64 dataset taken as f32/i32/i64
 };
-
-// ---------------------------------------------------------------------------------------------
-// SHA-256 (FIPS 180-4), self-contained, streaming.
-class Sha256 {
- public:
-  Sha256();
-  void update(const void* bytes, size_t n);
-  std::array<uint8_t, 32> digest();  // finishes; the object must not be updated afterwards
-  std::string hex_digest();          // lowercase, 64 characters
-
- private:
-  void compress(const uint8_t* block);
-  std::array<uint32_t, 8> h_;
-  std::array<uint8_t, 64> buf_;
-  size_t buf_len_ = 0;
-  uint64_t total_bytes_ = 0;
-};
-std::string sha256_hex(const void* bytes, size_t n);
 
 // ---------------------------------------------------------------------------------------------
 class H5Writer;

@@ -128,6 +128,15 @@ V4_HD float fp4_e2m1_decode(uint8_t nibble) {
 // float4_e2m1fn_x2, DeepGEMM, V4 convert.py).
 V4_HD uint8_t fp4_e2m1_pack(uint8_t first, uint8_t second) { return uint8_t((first & 0xFu) | ((second & 0xFu) << 4)); }
 V4_HD uint8_t fp4_e2m1_unpack(uint8_t byte, int which) { return which ? uint8_t(byte >> 4) : uint8_t(byte & 0xFu); }
+// Packed rows (the e2m1x2 storage format): element k of a row is in byte k/2, the low nibble for even
+// k; a row of n elements takes (n + 1)/2 bytes, an odd row ending in a zero high nibble. The one place
+// this addressing is written; everything else calls these.
+V4_HD constexpr int64_t fp4_e2m1_row_bytes(int64_t n) { return ceil_div(n, 2); }
+V4_HD uint8_t fp4_e2m1_get(const uint8_t* row, int64_t k) { return fp4_e2m1_unpack(row[k / 2], int(k % 2)); }
+V4_HD void fp4_e2m1_set(uint8_t* row, int64_t k, uint8_t code) {
+  uint8_t& byte = row[k / 2];
+  byte = k % 2 ? fp4_e2m1_pack(fp4_e2m1_unpack(byte, 0), code) : fp4_e2m1_pack(code, fp4_e2m1_unpack(byte, 1));
+}
 
 // ---------------------------------------------------------------------------------------------
 // ue8m0: value 2^(code-127) for code 0..254, 0xFF NaN. Encoding is the ceiling rule: the smallest
@@ -149,5 +158,7 @@ V4_HD float ue8m0_decode(uint8_t c) {
   if (c == kUE8M0NaN) return f32_from_bits(kF32CanonicalNaN);
   return c == 0 ? f32_from_bits(0x00400000u) : f32_from_bits(uint32_t(c) << 23);
 }
+// The exponent e of the value 2^e of a non-NaN code (code 0: -127); exact scale arithmetic uses it.
+V4_HD int ue8m0_exponent(uint8_t c) { return int(c) - 127; }
 
 }  // namespace v4

@@ -9,9 +9,9 @@ void fp4_act_quant(const uint16_t* x, int64_t rows, int64_t n, uint8_t* q_packed
   quant_for_each_block("fp4_act_quant", x, rows, n, kFp4Block, kFp4AmaxFloor, kFp4InvQmax,
                        [&](int64_t at, int64_t si, const uint16_t* xb, uint8_t sc, float sv) {
                          s[si] = sc;
-                         for (int i = 0; i < kFp4Block; i += 2)  // at is even: blocks of 32 never split a byte
-                           q_packed[(at + i) / 2] = fp4_e2m1_pack(fp4_act_quant_element(bf16_decode(xb[i]), sv),
-                                                                  fp4_act_quant_element(bf16_decode(xb[i + 1]), sv));
+                         // n is even, so the packed rows are one continuous packed row of rows * n elements.
+                         for (int i = 0; i < kFp4Block; ++i)
+                           fp4_e2m1_set(q_packed, at + i, fp4_act_quant_element(bf16_decode(xb[i]), sv));
                        });
 }
 

@@ -1,19 +1,18 @@
-// GEMM recipes: canonical, hopper and exact for FP8, FP4×FP8, bf16 and fp32 (reference/gemm.h, docs/gemm.md).
-// Shape legend: A [M, K], B [N, K], C [M, N] = A·Bᵀ; KB = K/128 FP8 scale blocks, KB32 = K/32.
+// GEMM recipes, the plain reference: what reference/gemm.h computes, written to be read beside
+// docs/gemm.md -- every output on its own, its K-blocks in ascending order, one line per recipe step.
+// The *_plain functions run these loops. The public functions (fp8_gemm, ...) check their arguments here
+// too, then run the tiled kernels of reference/gemm_tiled.cpp, which compute the same bits faster
+// (tests/test_gemm_tiled.cpp proves it for every recipe and GEMM).
+// Shape legend: A [M, K], B [N, K], C [M, N] = A·Bᵀ; KB = K/128 FP8 scale blocks, KB32 = K/32 FP4 blocks.
 //
-// Why the fast FP8/FP4 path is exact: every e4m3 value is an integer multiple of 2^-9 below 2^9 and every
-// e2m1 value a multiple of 2^-1 below 2^3, so a product is a multiple of 2^-18 (FP8) / 2^-10 (FP4) and a
-// 128-term (32-term) block sum is that unit times an integer of magnitude < 128·448²·2^18 < 2^43
-// (32·448·6·2^10 < 2^27). Every partial sum in any order is therefore representable in binary64 (53 bits):
-// each double multiply and add below is exact, the block sum does not depend on the summation order, and
-// the one conversion double -> float is IEEE round-to-nearest-even of the exact value.
+// Why a block partial summed in double is exact: every e4m3 value is an integer multiple of 2^-9 below 2^9
+// and every e2m1 value a multiple of 2^-1 below 2^3, so a product is a multiple of 2^-18 (FP8) or 2^-10
+// (FP4×FP8), and a 128-term (32-term) block sum is that unit times an integer of magnitude
+// < 128·448²·2^18 < 2^43 (32·448·6·2^10 < 2^27). Every partial sum, in any order, fits binary64's 53 bits:
+// the double sum below is the exact block sum, and float(sum) its one IEEE round-to-nearest-even to fp32.
 #include "reference/gemm.h"
 
-#include <omp.h>
-
-#include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -21,29 +20,198 @@
 #include "reference/blocks.h"
 #include "reference/exact_acc.h"
 #include "reference/formats.h"
+#include "reference/gemm_tiled.h"
 #include "reference/wgmma_model.h"
 
 namespace v4 {
 
 namespace {
 
-constexpr int64_t kTileM = 128;      // rows of one OpenMP task's output tile (a multiple of kLanes)
-constexpr int64_t kTileN = 128;      // columns of a sub-tile: = kFp8Block, so they share one FP8 b_scale block
-constexpr int64_t kMaxSubTiles = 4;  // sub-tiles per task: A is decoded once per task and K-block
-constexpr int64_t kExactTileM = 64;  // exact recipe: one ExactAcc (~190 B) per output of a 64 × 128 tile
-constexpr int kLanes = 8;            // A rows held in the vector lanes of the exact block-partial kernel
-constexpr int kNB = 6;               // B rows per register tile of that kernel
-constexpr double kFp8Unit = 262144.0;  // 2^18: FP8 block partial / unit = integer
-constexpr double kFp4Unit = 1024.0;    // 2^10: FP4 block partial / unit = integer
+using gemm_tiled::ScaledArgs;
 
 // ---------------------------------------------------------------------------------------------
-// Argument checks (before any parallel region: nothing may throw inside one).
+// One output before it is stored: the fp32 value (what the *_f32acc functions return) and the bf16 output.
+struct Out {
+  float f32;
+  uint16_t bf16;
+};
+// canonical, hopper: the fp32 accumulator and its bf16 rounding.
+Out output(float acc) { return {acc, bf16_encode(acc)}; }
+// exact: the exact value rounded once to fp32, and once -- directly, not through fp32 -- to bf16.
+Out output(const ExactAcc& acc) { return {acc.round_to_f32(), bf16_encode(acc.round_to_bf16_value())}; }
+
+// C[m, n] = out(m, n) for every output (c_f32 and/or c_bf16; null skips). Rows run in parallel; each
+// output is computed alone, so the thread count cannot change a bit.
+template <class OutFn>
+void for_each_output(int64_t M, int64_t N, float* c_f32, uint16_t* c_bf16, OutFn out) {
+#pragma omp parallel for schedule(static)
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      const Out o = out(m, n);
+      if (c_f32) c_f32[m * N + n] = o.f32;
+      if (c_bf16) c_bf16[m * N + n] = o.bf16;
+    }
+}
+
+// The operands as fp32 values, decoded once: value(i, k) for row i (rows × K). Every e4m3, e2m1 and bf16
+// value is exactly an fp32 value, so nothing is rounded here. (Callers skip empty outputs first: then
+// the operands may be null.)
+template <class Value>
+std::vector<float> decoded(int64_t rows, int64_t K, Value value) {
+  std::vector<float> v(static_cast<size_t>(rows * K));
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t k = 0; k < K; ++k) v[size_t(i * K + k)] = value(i, k);
+  return v;
+}
+
+// The exact sum of the n products a[k]·b[k] of one K-block (file comment).
+double block_sum(const float* a, const float* b, int n) {
+  double p = 0.0;
+  for (int k = 0; k < n; ++k) p += double(a[k]) * double(b[k]);
+  return p;
+}
+
+// One instruction of the Hopper tensor-core model, d = c + Σ_{i<k_instr} a[i]·b[i] (reference/wgmma_model.h),
+// of which the first n terms are given and the rest are zero products (a K tail padded to a whole
+// instruction). Operands are values of the instruction's input format (e4m3 holds every e2m1 value).
+float wgmma(const WgmmaModel& model, int k_instr, const float* a, const float* b, int64_t n, float c) {
+  WgmmaOperand ao[kWgmmaMaxK], bo[kWgmmaMaxK];
+  for (int i = 0; i < k_instr; ++i) {
+    ao[i] = wgmma_operand(i < n ? a[i] : 0.0f, model.a_mant_bits, model.a_emin);
+    bo[i] = wgmma_operand(i < n ? b[i] : 0.0f, model.b_mant_bits, model.b_emin);
+  }
+  return wgmma_fused_dot_add(ao, bo, k_instr, c, model);
+}
+
+// ---------------------------------------------------------------------------------------------
+// FP8: C[m, n] = Σ_kb (Σ_{k in block kb} A[m, k]·B[n, k]) · sa[m, kb] · sb[n/128, kb].
+//   a, b: (K,) row m of A and row n of B, decoded; sa: (KB,) row m of a_scale; sb: (KB,) row n/128 of b_scale.
+Out fp8_output(const float* a, const float* b, const uint8_t* sa, const uint8_t* sb, int64_t K, Recipe r) {
+  float acc = 0.0f;  // canonical, hopper
+  ExactAcc exact;    // exact
+  for (int64_t kb = 0; kb < K / kFp8Block; ++kb) {
+    const float* ab = a + kb * kFp8Block;  // (128,) block kb of the two rows
+    const float* bb = b + kb * kFp8Block;
+    const float s = ue8m0_decode(sa[kb]) * ue8m0_decode(sb[kb]);  // fp32(sa·sb): one IEEE multiply, as the kernels
+    if (r == Recipe::canonical) {
+      acc = std::fma(float(block_sum(ab, bb, kFp8Block)), s, acc);  // the exact block sum, rounded once
+    } else if (r == Recipe::hopper) {
+      float d = 0.0f;  // 4 chained k32 instructions from zero instead, then the same promotion
+      for (int q = 0; q < kFp8Block; q += kWgmmaE4M3K) d = wgmma(kWgmmaE4M3, kWgmmaE4M3K, ab + q, bb + q, kWgmmaE4M3K, d);
+      acc = std::fma(d, s, acc);
+    } else {
+      exact_add_block(exact, block_sum(ab, bb, kFp8Block), kFp8PartialExp, sa[kb], sb[kb]);  // scales enter exactly
+    }
+  }
+  return r == Recipe::exact ? output(exact) : output(acc);
+}
+
+//   a (M, K) e4m3, a_scale (M, KB) ue8m0, b (N, K) e4m3, b_scale (ceil(N/128), KB) ue8m0.
+void fp8_plain(const ScaledArgs& g, Recipe r, float* c_f32, uint16_t* c_bf16) {
+  const int64_t K = g.K, KB = K / kFp8Block;
+  if (g.M == 0 || g.N == 0) return;  // an empty output reads nothing
+  const std::vector<float> A = decoded(g.M, K, [&](int64_t m, int64_t k) { return fp8_e4m3_decode(g.a[m * K + k]); });
+  const std::vector<float> B = decoded(g.N, K, [&](int64_t n, int64_t k) { return fp8_e4m3_decode(g.b[n * K + k]); });
+  for_each_output(g.M, g.N, c_f32, c_bf16, [&](int64_t m, int64_t n) {
+    return fp8_output(A.data() + m * K, B.data() + n * K, g.a_scale + m * KB, g.b_scale + (n / kFp8Block) * KB, K, r);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// FP4×FP8: C[m, n] = Σ_kb32 ((Σ_{k in block kb32} A[m, k]·B[n, k]) · sa[m, k/128]) · sb[n, kb32].
+//   a, b: (K,) row m of A and row n of B, decoded; sa: (KB,) row m of a_scale; sb: (KB32,) row n of b_scale.
+static_assert(kFp4Block == kWgmmaE4M3K, "hopper: one k32 FP8 instruction covers one FP4 block");
+Out fp4_output(const float* a, const float* b, const uint8_t* sa, const uint8_t* sb, int64_t K, Recipe r) {
+  float acc = 0.0f;  // canonical, hopper
+  ExactAcc exact;    // exact
+  for (int64_t kb32 = 0; kb32 < K / kFp4Block; ++kb32) {
+    const int64_t k0 = kb32 * kFp4Block;
+    const float* ab = a + k0;  // (32,) block kb32 of the two rows
+    const float* bb = b + k0;
+    const uint8_t sa_k = sa[k0 / kFp8Block];  // the activation scale of the 128-block that holds this block
+    if (r == Recipe::exact) {
+      exact_add_block(exact, block_sum(ab, bb, kFp4Block), kFp4PartialExp, sa_k, sb[kb32]);  // scales enter exactly
+      continue;
+    }
+    // canonical: the exact block sum rounded once; hopper: one k32 instruction from zero instead (the e2m1
+    // values converted exactly to e4m3). Then the kernel's (p·sa)·sb, the last multiply-add fused.
+    const float p = r == Recipe::canonical ? float(block_sum(ab, bb, kFp4Block))
+                                           : wgmma(kWgmmaE4M3, kWgmmaE4M3K, ab, bb, kFp4Block, 0.0f);
+    const float t = p * ue8m0_decode(sa_k);
+    acc = std::fma(t, ue8m0_decode(sb[kb32]), acc);
+  }
+  return r == Recipe::exact ? output(exact) : output(acc);
+}
+
+//   a (M, K) e4m3, a_scale (M, KB) ue8m0, b (N, K) e2m1 packed (fp4_e2m1_row_bytes(K) bytes a row),
+//   b_scale (N, KB32) ue8m0.
+void fp4_plain(const ScaledArgs& g, Recipe r, float* c_f32, uint16_t* c_bf16) {
+  const int64_t K = g.K, KB = K / kFp8Block, KB32 = K / kFp4Block;
+  if (g.M == 0 || g.N == 0) return;  // an empty output reads nothing
+  const std::vector<float> A = decoded(g.M, K, [&](int64_t m, int64_t k) { return fp8_e4m3_decode(g.a[m * K + k]); });
+  const std::vector<float> B = decoded(g.N, K, [&](int64_t n, int64_t k) {
+    return fp4_e2m1_decode(fp4_e2m1_get(g.b + n * fp4_e2m1_row_bytes(K), k));
+  });
+  for_each_output(g.M, g.N, c_f32, c_bf16, [&](int64_t m, int64_t n) {
+    return fp4_output(A.data() + m * K, B.data() + n * K, g.a_scale + m * KB, g.b_scale + n * KB32, K, r);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// bf16 / fp32: C[m, n] = Σ_k A[m, k]·B[n, k].
+//   a, b: (K,) row m of A and row n of B as fp32 values; init: the hopper chain's initial accumulator
+//   (hopper_bf16_gemm_f32's c_init; 0 otherwise).
+Out dot_output(const float* a, const float* b, int64_t K, Recipe r, float init) {
+  if (r == Recipe::canonical) {
+    float acc = 0.0f;  // sequential fp32 fma in ascending k
+    for (int64_t k = 0; k < K; ++k) acc = std::fma(a[k], b[k], acc);
+    return output(acc);
+  }
+  if (r == Recipe::hopper) {
+    float d = init;  // bf16 only: one chain of k16 instructions over all of K, a tail padded with zeros
+    for (int64_t k0 = 0; k0 < K; k0 += kWgmmaBF16K) d = wgmma(kWgmmaBF16, kWgmmaBF16K, a + k0, b + k0, K - k0, d);
+    return output(d);
+  }
+  ExactAcc exact;  // exact: every product added exactly
+  for (int64_t k = 0; k < K; ++k) exact.add_product(a[k], b[k]);
+  return output(exact);
+}
+
+//   a (M, K), b (N, K) bf16 codes; c_init (M, N) or null.
+void bf16_plain(const uint16_t* a, const uint16_t* b, int64_t M, int64_t N, int64_t K, Recipe r, const float* c_init,
+                float* c_f32, uint16_t* c_bf16) {
+  if (M == 0 || N == 0) return;  // an empty output reads nothing
+  const std::vector<float> A = decoded(M, K, [&](int64_t m, int64_t k) { return bf16_decode(a[m * K + k]); });
+  const std::vector<float> B = decoded(N, K, [&](int64_t n, int64_t k) { return bf16_decode(b[n * K + k]); });
+  for_each_output(M, N, c_f32, c_bf16, [&](int64_t m, int64_t n) {
+    return dot_output(A.data() + m * K, B.data() + n * K, K, r, c_init ? c_init[m * N + n] : 0.0f);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unscaled Hopper FP8 chains (hopper_fp8_gemm_f32): one chain of k32 instructions over all of K from
+// init, or a chain from zero per promote_every-wide K group, each added to the accumulator (from init)
+// with one RN add.  a, b: (K,) row m of A and row n of B, decoded.
+float hopper_fp8_chain(const float* a, const float* b, int64_t K, int64_t promote_every, float init) {
+  auto chain = [&](int64_t k0, int64_t k1, float d) {
+    for (int64_t q = k0; q < k1; q += kWgmmaE4M3K) d = wgmma(kWgmmaE4M3, kWgmmaE4M3K, a + q, b + q, kWgmmaE4M3K, d);
+    return d;
+  };
+  if (promote_every == 0) return chain(0, K, init);
+  float acc = init;
+  for (int64_t g0 = 0; g0 < K; g0 += promote_every) acc = acc + chain(g0, g0 + promote_every, 0.0f);
+  return acc;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Argument checks, shared by the tiled and the plain paths (before any parallel region: nothing may
+// throw inside one).
 void check_shape(const char* fn, int64_t M, int64_t N, int64_t K) {
   if (M < 0 || N < 0 || K < 0)
     throw std::invalid_argument(std::string(fn) + ": negative shape M=" + std::to_string(M) +
                                 " N=" + std::to_string(N) + " K=" + std::to_string(K));
 }
-void check_k_multiple(const char* fn, int64_t K, int64_t multiple, const char* why) {
+void check_k_multiple(const char* fn, int64_t K, int64_t multiple, const std::string& why) {
   if (K % multiple != 0)
     throw std::invalid_argument(std::string(fn) + ": K=" + std::to_string(K) + " is not a multiple of " +
                                 std::to_string(multiple) + " (" + why + ")");
@@ -52,644 +220,147 @@ void check_ptr(const char* fn, const void* p, const char* name, bool needed) {
   if (needed && p == nullptr) throw std::invalid_argument(std::string(fn) + ": " + name + " is null");
 }
 
-// ---------------------------------------------------------------------------------------------
-// Element decodes to binary64, built once from the shared format definitions (reference/formats.h):
-// a table lookup is the cheapest exact decode here (about one cycle per element; a branch-free,
-// vectorised bit construction measured 1.5-2 cycles). FP8 B is looked up inside the kernel itself.
-struct DecodeTables {
-  double e4m3[256];
-  double e2m1_pair[256][2];  // one packed byte -> (element 2t: low nibble, element 2t+1: high nibble)
-};
-const DecodeTables& decode_tables() {
-  static const DecodeTables t = [] {
-    DecodeTables x;
-    for (int c = 0; c < 256; ++c) {
-      x.e4m3[c] = double(fp8_e4m3_decode(uint8_t(c)));
-      x.e2m1_pair[c][0] = double(fp4_e2m1_decode(fp4_e2m1_unpack(uint8_t(c), 0)));
-      x.e2m1_pair[c][1] = double(fp4_e2m1_decode(fp4_e2m1_unpack(uint8_t(c), 1)));
-    }
-    return x;
-  }();
-  return t;
-}
-void decode_e4m3_row(const uint8_t* codes, int64_t n, double* out) {
-  const double* T = decode_tables().e4m3;
-  for (int64_t k = 0; k < n; ++k) out[k] = T[codes[k]];
-}
-void decode_e2m1_row(const uint8_t* packed, int64_t n, double* out) {  // n even
-  const auto& T = decode_tables().e2m1_pair;
-  for (int64_t t = 0; t < n / 2; ++t) {
-    out[2 * t] = T[packed[t]][0];
-    out[2 * t + 1] = T[packed[t]][1];
-  }
-}
-
-// Hopper operand tables (reference/wgmma_model.h), built once from the shared format definitions.
-struct WgmmaTables {
-  WgmmaOperand e4m3[256];
-  WgmmaOperand e2m1[16];  // e2m1 values converted exactly to e4m3 (Hopper has no FP4 MMA)
-};
-const WgmmaTables& wgmma_tables() {
-  static const WgmmaTables t = [] {
-    WgmmaTables x;
-    for (int c = 0; c < 256; ++c) x.e4m3[c] = wgmma_operand(fp8_e4m3_decode(uint8_t(c)), 3, -6);
-    for (int c = 0; c < 16; ++c) x.e2m1[c] = wgmma_operand(fp4_e2m1_decode(uint8_t(c)), 3, -6);
-    return x;
-  }();
-  return t;
-}
-
-uint8_t e2m1_code(const uint8_t* packed_row, int64_t k) { return fp4_e2m1_unpack(packed_row[k >> 1], int(k & 1)); }
-
-// Columns per task for the FP8/FP4 paths: up to kMaxSubTiles sub-tiles (fewer decodes of A), but at
-// least two tasks per thread when N allows. Results do not depend on it (each output is computed alone).
-int64_t fp_tile_n(int64_t N) {
-  const int64_t subtiles = (N + kTileN - 1) / kTileN;
-  const int64_t per_task = subtiles / (2 * int64_t(omp_get_max_threads()));
-  return kTileN * std::clamp<int64_t>(per_task, 1, kMaxSubTiles);
-}
-
-// Runs f(m0, mt, n0, nt) over output tiles; each task owns its outputs, so any schedule gives the same bits.
-template <class F>
-void for_each_tile(int64_t M, int64_t N, int64_t tile_m, int64_t tile_n, F&& f) {
-  const int64_t tiles_m = (M + tile_m - 1) / tile_m, tiles_n = (N + tile_n - 1) / tile_n;
-#pragma omp parallel for schedule(dynamic, 1)
-  for (int64_t t = 0; t < tiles_m * tiles_n; ++t) {
-    const int64_t m0 = (t / tiles_n) * tile_m, n0 = (t % tiles_n) * tile_n;
-    f(m0, int(std::min(tile_m, M - m0)), n0, int(std::min(tile_n, N - n0)));
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Exact block partials, register tile: out[jr][ii] = Σ_{k<KC} at[k][ii] · b[jr][k] for 8 A rows ii (the
-// vector lanes) and NB B rows jr. Binary64 and exact (file comment), so neither the order nor fusing the
-// multiply-add changes a bit; GCC vector extensions keep the 2·NB accumulators in registers.
-// at: KC × 8 (an A strip, transposed); b: NB rows at stride ldb, either e4m3 codes (uint8_t, decoded by
-// table in the loop: no separate decode pass over B) or decoded values (double).
-typedef double v4d __attribute__((vector_size(32)));
-
-// a·b + c for the exact kernel. Fused where the target has FMA: one instruction instead of two; the
-// value is the same because every product and sum in the kernel is exact.
-inline v4d v4d_mul_add(v4d a, v4d b, v4d c) {
-#if defined(__FMA__)
-  return __builtin_ia32_vfmaddpd256(a, b, c);
-#else
-  return a * b + c;
-#endif
-}
-
-inline double b_value(uint8_t code, const double* table) { return table[code]; }
-inline double b_value(double v, const double*) { return v; }
-
-template <int NB, int KC, class BT>
-void exact_partials_kernel(const double* at, const BT* b, int64_t ldb, double* out) {
-  const double* table = decode_tables().e4m3;
-  v4d acc[NB][2];
-  for (int jr = 0; jr < NB; ++jr) acc[jr][0] = acc[jr][1] = v4d{0, 0, 0, 0};
-  for (int k = 0; k < KC; ++k) {
-    v4d a0, a1;
-    std::memcpy(&a0, at + kLanes * k, sizeof a0);
-    std::memcpy(&a1, at + kLanes * k + 4, sizeof a1);
-#pragma GCC unroll 8
-    for (int jr = 0; jr < NB; ++jr) {
-      const double s = b_value(b[jr * ldb + k], table);
-      const v4d bv = {s, s, s, s};
-      acc[jr][0] = v4d_mul_add(a0, bv, acc[jr][0]);
-      acc[jr][1] = v4d_mul_add(a1, bv, acc[jr][1]);
-    }
-  }
-  for (int jr = 0; jr < NB; ++jr) {
-    std::memcpy(out + jr * kLanes, &acc[jr][0], sizeof(v4d));
-    std::memcpy(out + jr * kLanes + 4, &acc[jr][1], sizeof(v4d));
-  }
-}
-
-template <int KC, class BT>
-void exact_partials(int nb, const double* at, const BT* b, int64_t ldb, double* out) {
-  switch (nb) {
-    case 6: return exact_partials_kernel<6, KC>(at, b, ldb, out);
-    case 5: return exact_partials_kernel<5, KC>(at, b, ldb, out);
-    case 4: return exact_partials_kernel<4, KC>(at, b, ldb, out);
-    case 3: return exact_partials_kernel<3, KC>(at, b, ldb, out);
-    case 2: return exact_partials_kernel<2, KC>(at, b, ldb, out);
-    default: return exact_partials_kernel<1, KC>(at, b, ldb, out);
-  }
-}
-
-// One 128-block of A rows m0..m0+mt, decoded and transposed into strips of 8 rows: at[s][k][ii]
-// (rows past mt are zero).
-void decode_a_block_strips(const uint8_t* a, int64_t K, int64_t m0, int mt, int64_t kb, double* at, double* row) {
-  const int strips = (mt + kLanes - 1) / kLanes;
-  for (int s = 0; s < strips; ++s)
-    for (int ii = 0; ii < kLanes; ++ii) {
-      const int i = s * kLanes + ii;
-      double* dst = at + int64_t(s) * kFp8Block * kLanes + ii;
-      if (i < mt) {
-        decode_e4m3_row(a + (m0 + i) * K + kb * kFp8Block, kFp8Block, row);
-        for (int k = 0; k < kFp8Block; ++k) dst[k * kLanes] = row[k];
-      } else {
-        for (int k = 0; k < kFp8Block; ++k) dst[k * kLanes] = 0.0;
-      }
-    }
-}
-
-// For every K-block of one output tile, in ascending order, the exact block partials, handed over one
-// register tile at a time: sink(kb, i0, j0, nb, tile) with tile[jr][ii] = partial of output
-// (m0 + i0 + ii, n0 + j0 + jr), jr < nb, ii < 8 (rows i0 + ii >= mt are padding). Register tiles never
-// straddle a 128-column sub-tile. A is decoded once per K-block. FP8: B codes [N, K], read by the kernel.
-template <class Sink>
-void fp8_tile_partials(const uint8_t* a, const uint8_t* b, int64_t K, int64_t m0, int mt, int64_t n0, int nt,
-                       Sink&& sink) {
-  const int strips = (mt + kLanes - 1) / kLanes;
-  std::vector<double> at(size_t(strips) * kFp8Block * kLanes), row(kFp8Block), tile(kNB * kLanes);
-  for (int64_t kb = 0; kb < K / kFp8Block; ++kb) {
-    decode_a_block_strips(a, K, m0, mt, kb, at.data(), row.data());
-    for (int u0 = 0; u0 < nt; u0 += int(kTileN)) {
-      const int un = std::min(int(kTileN), nt - u0);
-      for (int s = 0; s < strips; ++s)
-        for (int j0 = 0; j0 < un; j0 += kNB) {
-          const int nb = std::min(kNB, un - j0);
-          exact_partials<kFp8Block>(nb, at.data() + int64_t(s) * kFp8Block * kLanes,
-                                    b + (n0 + u0 + j0) * K + kb * kFp8Block, K, tile.data());
-          sink(kb, s * kLanes, u0 + j0, nb, tile.data());
-        }
-    }
-  }
-}
-
-// FP4: blocks of 32 (kb32 ascending, same sink); B e2m1 packed [N, K/2].
-template <class Sink>
-void fp4_tile_partials(const uint8_t* a, const uint8_t* b_packed, int64_t K, int64_t m0, int mt, int64_t n0,
-                       int nt, Sink&& sink) {
-  const int strips = (mt + kLanes - 1) / kLanes;
-  constexpr int64_t kSub = kFp8Block / kFp4Block;  // FP4 blocks per decoded A block
-  std::vector<double> at(size_t(strips) * kFp8Block * kLanes), bd(size_t(kTileN) * kFp4Block), row(kFp8Block),
-      tile(kNB * kLanes);
-  for (int64_t kb32 = 0; kb32 < K / kFp4Block; ++kb32) {
-    const int64_t q = kb32 % kSub;
-    if (q == 0) decode_a_block_strips(a, K, m0, mt, kb32 / kSub, at.data(), row.data());
-    for (int u0 = 0; u0 < nt; u0 += int(kTileN)) {
-      const int un = std::min(int(kTileN), nt - u0);
-      for (int j = 0; j < un; ++j)
-        decode_e2m1_row(b_packed + (n0 + u0 + j) * (K / 2) + kb32 * kFp4Block / 2, kFp4Block,
-                        bd.data() + int64_t(j) * kFp4Block);
-      for (int s = 0; s < strips; ++s)
-        for (int j0 = 0; j0 < un; j0 += kNB) {
-          const int nb = std::min(kNB, un - j0);
-          exact_partials<kFp4Block>(nb, at.data() + (int64_t(s) * kFp8Block + q * kFp4Block) * kLanes,
-                                    bd.data() + int64_t(j0) * kFp4Block, kFp4Block, tile.data());
-          sink(kb32, s * kLanes, u0 + j0, nb, tile.data());
-        }
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Output of one tile. Row-major acc[i][j] (stride nt) or transposed acc_t[j][i] (stride ld).
-void store_tile_bf16(const float* acc, int64_t N, int64_t m0, int mt, int64_t n0, int nt, uint16_t* c) {
-  for (int i = 0; i < mt; ++i)
-    for (int j = 0; j < nt; ++j) c[(m0 + i) * N + n0 + j] = bf16_encode(acc[i * nt + j]);
-}
-void store_tile_f32(const float* acc, int64_t N, int64_t m0, int mt, int64_t n0, int nt, float* c) {
-  for (int i = 0; i < mt; ++i) std::memcpy(c + (m0 + i) * N + n0, acc + i * nt, sizeof(float) * size_t(nt));
-}
-void store_tile_t(const float* acc_t, int64_t ld, int64_t N, int64_t m0, int mt, int64_t n0, int nt, float* c_f32,
-                  uint16_t* c_bf16) {
-  for (int i = 0; i < mt; ++i)
-    for (int j = 0; j < nt; ++j) {
-      const float v = acc_t[j * ld + i];
-      if (c_f32) c_f32[(m0 + i) * N + n0 + j] = v;
-      if (c_bf16) c_bf16[(m0 + i) * N + n0 + j] = bf16_encode(v);
-    }
-}
-
-// Adds the exact value part · 2^(scale exponents) (part an exact multiple of 1/unit = 2^unit_exp;
-// NaN partial or NaN scale -> NaN).
-void exact_add_partial(ExactAcc& acc, double part, double unit, int unit_exp, uint8_t sa_code, uint8_t sb_code) {
-  if (std::isnan(part) || sa_code == kUE8M0NaN || sb_code == kUE8M0NaN) return acc.mark_nan();
-  // ue8m0 code c is 2^(c-127) for every c in 0..254 (code 0 = 2^-127, formats.h).
-  acc.add_scaled_int(int64_t(part * unit), unit_exp + (int(sa_code) - 127) + (int(sb_code) - 127));
-}
-
-// The output of the exact recipe: fp32 (f32acc) or bf16 rounded once from the exact value.
-struct ExactOut {
-  float* f32;
-  uint16_t* bf16;
-  int64_t N;
-  void store(const ExactAcc& acc, int64_t m, int64_t n) const {
-    if (f32) f32[m * N + n] = acc.round_to_f32();
-    if (bf16) bf16[m * N + n] = bf16_encode(acc.round_to_bf16_value());
-  }
-};
-
-// ---------------------------------------------------------------------------------------------
-// FP8 recipes. Out: c_f32 (the fp32 accumulator) or c_bf16.
-struct Fp8Args {
-  const uint8_t *a, *a_scale, *b, *b_scale;
-  int64_t M, N, K;
-};
-
-void fp8_check(const char* fn, const Fp8Args& g) {
+// FP8 / FP4×FP8 operands and output c (named c_name).
+void check_scaled(const char* fn, const ScaledArgs& g, bool fp4, const void* c, const char* c_name) {
   check_shape(fn, g.M, g.N, g.K);
-  check_k_multiple(fn, g.K, kFp8Block, "the FP8 scale block is 128 wide");
-  const bool any = g.M > 0 && g.N > 0;
-  check_ptr(fn, g.a, "a", any && g.K > 0);
-  check_ptr(fn, g.a_scale, "a_scale", any && g.K > 0);
-  check_ptr(fn, g.b, "b", any && g.K > 0);
-  check_ptr(fn, g.b_scale, "b_scale", any && g.K > 0);
-}
-
-// One fp8 output tile per recipe. Canonical: transposed accumulators acc[j][i], ld = rows padded to the
-// 8-row strips.
-void fp8_tile_canonical(const Fp8Args& g, int64_t m0, int mt, int64_t n0, int nt, float* c_f32, uint16_t* c_bf16) {
-  const int64_t KB = g.K / kFp8Block, ld = (mt + kLanes - 1) / kLanes * kLanes;
-  std::vector<float> acc(size_t(nt) * ld, 0.0f), sa(size_t(ld), 0.0f);
-  int64_t sa_kb = -1;
-  fp8_tile_partials(g.a, g.b, g.K, m0, mt, n0, nt, [&](int64_t kb, int i0, int j0, int nb, const double* tile) {
-    if (kb != sa_kb) {
-      for (int i = 0; i < mt; ++i) sa[i] = ue8m0_decode(g.a_scale[(m0 + i) * KB + kb]);
-      sa_kb = kb;
-    }
-    const float sb = ue8m0_decode(g.b_scale[((n0 + j0) / kFp8Block) * KB + kb]);
-    // acc = fma(fp32_rne(exact partial), fp32(sa·sb), acc); fp32(sa·sb) is one IEEE multiply, as in the kernels.
-    for (int jr = 0; jr < nb; ++jr) {
-      float* dst = acc.data() + (j0 + jr) * ld + i0;
-      for (int ii = 0; ii < kLanes; ++ii) dst[ii] = std::fma(float(tile[jr * kLanes + ii]), sa[i0 + ii] * sb, dst[ii]);
-    }
-  });
-  store_tile_t(acc.data(), ld, g.N, m0, mt, n0, nt, c_f32, c_bf16);
-}
-
-void fp8_tile_exact(const Fp8Args& g, int64_t m0, int mt, int64_t n0, int nt, float* c_f32, uint16_t* c_bf16) {
-  const int64_t KB = g.K / kFp8Block;
-  std::vector<ExactAcc> acc(size_t(nt) * mt);
-  fp8_tile_partials(g.a, g.b, g.K, m0, mt, n0, nt, [&](int64_t kb, int i0, int j0, int nb, const double* tile) {
-    const uint8_t sb = g.b_scale[((n0 + j0) / kFp8Block) * KB + kb];
-    for (int jr = 0; jr < nb; ++jr)
-      for (int ii = 0; ii < kLanes && i0 + ii < mt; ++ii)
-        exact_add_partial(acc[size_t(j0 + jr) * mt + i0 + ii], tile[jr * kLanes + ii], kFp8Unit, -18,
-                          g.a_scale[(m0 + i0 + ii) * KB + kb], sb);
-  });
-  const ExactOut out{c_f32, c_bf16, g.N};
-  for (int i = 0; i < mt; ++i)
-    for (int j = 0; j < nt; ++j) out.store(acc[size_t(j) * mt + i], m0 + i, n0 + j);
-}
-
-// hopper: per 128-block, 4 chained k32 wgmma from zero, then acc = fma(d, fp32(sa·sb), acc).
-void fp8_tile_hopper(const Fp8Args& g, int64_t m0, int mt, int64_t n0, int nt, float* c_f32, uint16_t* c_bf16) {
-  const int64_t KB = g.K / kFp8Block;
-  const WgmmaOperand* T = wgmma_tables().e4m3;
-  std::vector<float> acc(size_t(mt) * nt, 0.0f);
-  std::vector<WgmmaOperand> aop(size_t(mt) * kFp8Block), bop(size_t(nt) * kFp8Block);
-  for (int64_t kb = 0; kb < KB; ++kb) {
-    for (int i = 0; i < mt; ++i)
-      for (int k = 0; k < kFp8Block; ++k) aop[i * kFp8Block + k] = T[g.a[(m0 + i) * g.K + kb * kFp8Block + k]];
-    for (int j = 0; j < nt; ++j)
-      for (int k = 0; k < kFp8Block; ++k) bop[j * kFp8Block + k] = T[g.b[(n0 + j) * g.K + kb * kFp8Block + k]];
-    for (int i = 0; i < mt; ++i) {
-      const float sa = ue8m0_decode(g.a_scale[(m0 + i) * KB + kb]);
-      for (int j = 0; j < nt; ++j) {
-        float d = 0.0f;
-        for (int64_t q = 0; q < kFp8Block; q += kWgmmaE4M3K)
-          d = wgmma_fused_dot_add(&aop[i * kFp8Block + q], &bop[j * kFp8Block + q], kWgmmaE4M3K, d, kWgmmaE4M3);
-        const float s = sa * ue8m0_decode(g.b_scale[((n0 + j) / kFp8Block) * KB + kb]);
-        acc[size_t(i) * nt + j] = std::fma(d, s, acc[size_t(i) * nt + j]);
-      }
-    }
-  }
-  if (c_f32) store_tile_f32(acc.data(), g.N, m0, mt, n0, nt, c_f32);
-  if (c_bf16) store_tile_bf16(acc.data(), g.N, m0, mt, n0, nt, c_bf16);
-}
-
-void fp8_run(const Fp8Args& g, Recipe r, float* c_f32, uint16_t* c_bf16) {
-  auto tile = r == Recipe::canonical ? fp8_tile_canonical : r == Recipe::hopper ? fp8_tile_hopper : fp8_tile_exact;
-  const bool exact = r == Recipe::exact;
-  for_each_tile(g.M, g.N, exact ? kExactTileM : kTileM, exact ? kTileN : fp_tile_n(g.N),
-                [&](int64_t m0, int mt, int64_t n0, int nt) { tile(g, m0, mt, n0, nt, c_f32, c_bf16); });
-}
-
-// ---------------------------------------------------------------------------------------------
-// FP4×FP8 recipes: per 32-block kb32, acc = fma(fp32(p · sa[m, kb32/4]), sb[n, kb32], acc).
-void fp4_check(const char* fn, const Fp8Args& g) {
-  check_shape(fn, g.M, g.N, g.K);
-  check_k_multiple(fn, g.K, kFp8Block, "the FP8 activation scale block is 128 wide");
+  check_k_multiple(fn, g.K, kFp8Block,
+                   std::string(fp4 ? "the FP8 activation scale block is " : "the FP8 scale block is ") +
+                       std::to_string(kFp8Block) + " wide");
   const bool any = g.M > 0 && g.N > 0 && g.K > 0;
   check_ptr(fn, g.a, "a", any);
   check_ptr(fn, g.a_scale, "a_scale", any);
-  check_ptr(fn, g.b, "b_packed", any);
+  check_ptr(fn, g.b, fp4 ? "b_packed" : "b", any);
   check_ptr(fn, g.b_scale, "b_scale", any);
+  check_ptr(fn, c, c_name, g.M > 0 && g.N > 0);
 }
 
-// acc = fma(fp32(p · sa), sb, acc): the kernel's (p·sa)·sb with the last multiply-add contracted.
-void fp4_tile_canonical(const Fp8Args& g, int64_t m0, int mt, int64_t n0, int nt, float* c_f32, uint16_t* c_bf16) {
-  const int64_t KB = g.K / kFp8Block, KB32 = g.K / kFp4Block, ld = (mt + kLanes - 1) / kLanes * kLanes;
-  std::vector<float> acc(size_t(nt) * ld, 0.0f), sa(size_t(ld), 0.0f);
-  int64_t sa_kb = -1;
-  fp4_tile_partials(g.a, g.b, g.K, m0, mt, n0, nt, [&](int64_t kb32, int i0, int j0, int nb, const double* tile) {
-    if (kb32 / 4 != sa_kb) {
-      sa_kb = kb32 / 4;
-      for (int i = 0; i < mt; ++i) sa[i] = ue8m0_decode(g.a_scale[(m0 + i) * KB + sa_kb]);
-    }
-    for (int jr = 0; jr < nb; ++jr) {
-      const float sb = ue8m0_decode(g.b_scale[(n0 + j0 + jr) * KB32 + kb32]);
-      float* dst = acc.data() + (j0 + jr) * ld + i0;
-      for (int ii = 0; ii < kLanes; ++ii) {
-        const float t = float(tile[jr * kLanes + ii]) * sa[i0 + ii];
-        dst[ii] = std::fma(t, sb, dst[ii]);
-      }
-    }
-  });
-  store_tile_t(acc.data(), ld, g.N, m0, mt, n0, nt, c_f32, c_bf16);
-}
-
-void fp4_tile_exact(const Fp8Args& g, int64_t m0, int mt, int64_t n0, int nt, float* c_f32, uint16_t* c_bf16) {
-  const int64_t KB = g.K / kFp8Block, KB32 = g.K / kFp4Block;
-  std::vector<ExactAcc> acc(size_t(nt) * mt);
-  fp4_tile_partials(g.a, g.b, g.K, m0, mt, n0, nt, [&](int64_t kb32, int i0, int j0, int nb, const double* tile) {
-    for (int jr = 0; jr < nb; ++jr)
-      for (int ii = 0; ii < kLanes && i0 + ii < mt; ++ii)
-        exact_add_partial(acc[size_t(j0 + jr) * mt + i0 + ii], tile[jr * kLanes + ii], kFp4Unit, -10,
-                          g.a_scale[(m0 + i0 + ii) * KB + kb32 / 4], g.b_scale[(n0 + j0 + jr) * KB32 + kb32]);
-  });
-  const ExactOut out{c_f32, c_bf16, g.N};
-  for (int i = 0; i < mt; ++i)
-    for (int j = 0; j < nt; ++j) out.store(acc[size_t(j) * mt + i], m0 + i, n0 + j);
-}
-
-// hopper: e2m1 converted exactly to e4m3, one k32 wgmma from zero per 32-block, canonical promotion.
-void fp4_tile_hopper(const Fp8Args& g, int64_t m0, int mt, int64_t n0, int nt, float* c_f32, uint16_t* c_bf16) {
-  const int64_t KB = g.K / kFp8Block, KB32 = g.K / kFp4Block;
-  const WgmmaTables& T = wgmma_tables();
-  std::vector<float> acc(size_t(mt) * nt, 0.0f);
-  std::vector<WgmmaOperand> aop(size_t(mt) * kFp4Block), bop(size_t(nt) * kFp4Block);
-  for (int64_t kb32 = 0; kb32 < KB32; ++kb32) {
-    for (int i = 0; i < mt; ++i)
-      for (int k = 0; k < kFp4Block; ++k) aop[i * kFp4Block + k] = T.e4m3[g.a[(m0 + i) * g.K + kb32 * kFp4Block + k]];
-    for (int j = 0; j < nt; ++j)
-      for (int k = 0; k < kFp4Block; ++k)
-        bop[j * kFp4Block + k] = T.e2m1[e2m1_code(g.b + (n0 + j) * (g.K / 2), kb32 * kFp4Block + k)];
-    for (int i = 0; i < mt; ++i) {
-      const float sa = ue8m0_decode(g.a_scale[(m0 + i) * KB + kb32 / 4]);
-      for (int j = 0; j < nt; ++j) {
-        const float d = wgmma_fused_dot_add(&aop[i * kFp4Block], &bop[j * kFp4Block], kWgmmaE4M3K, 0.0f, kWgmmaE4M3);
-        const float t = d * sa;
-        acc[size_t(i) * nt + j] = std::fma(t, ue8m0_decode(g.b_scale[(n0 + j) * KB32 + kb32]), acc[size_t(i) * nt + j]);
-      }
-    }
-  }
-  if (c_f32) store_tile_f32(acc.data(), g.N, m0, mt, n0, nt, c_f32);
-  if (c_bf16) store_tile_bf16(acc.data(), g.N, m0, mt, n0, nt, c_bf16);
-}
-
-void fp4_run(const Fp8Args& g, Recipe r, float* c_f32, uint16_t* c_bf16) {
-  auto tile = r == Recipe::canonical ? fp4_tile_canonical : r == Recipe::hopper ? fp4_tile_hopper : fp4_tile_exact;
-  const bool exact = r == Recipe::exact;
-  for_each_tile(g.M, g.N, exact ? kExactTileM : kTileM, exact ? kTileN : fp_tile_n(g.N),
-                [&](int64_t m0, int mt, int64_t n0, int nt) { tile(g, m0, mt, n0, nt, c_f32, c_bf16); });
-}
-
-// ---------------------------------------------------------------------------------------------
-// bf16 / fp32 recipes. Elements are read through `load` (bf16 decode or identity).
-constexpr int64_t kDotChunk = 256;  // K chunk of the decoded operands
-constexpr int kDotLanes = 16;       // A rows per strip of the canonical kernel: two 8-wide float vectors
-
-// Canonical register tile: for 16 A rows (vector lanes) × NB B rows, acc[jr][ii] = fma(a[ii][k], b[jr][k],
-// acc) for k = 0 .. kc-1 in order: each lane is one output's sequential fp32 FMA chain, continued from the
-// values in c (row stride ldc) and written back there. at: kc × 16 (an A strip, transposed); b: NB rows
-// of decoded values at stride ldb.
-typedef float v8f __attribute__((vector_size(32)));
-
-// IEEE fma per lane (the recipe's operation, so it must be fused: the fallback calls std::fma).
-inline v8f v8f_fma(v8f a, v8f b, v8f c) {
-#if defined(__FMA__)
-  return __builtin_ia32_vfmaddps256(a, b, c);
-#else
-  for (int l = 0; l < 8; ++l) c[l] = std::fma(a[l], b[l], c[l]);
-  return c;
-#endif
-}
-
-template <int NB>
-void fma_chain_kernel(const float* at, const float* b, int64_t ldb, int kc, float* c, int64_t ldc) {
-  v8f acc[NB][2];
-  for (int jr = 0; jr < NB; ++jr) {
-    std::memcpy(&acc[jr][0], c + jr * ldc, sizeof(v8f));
-    std::memcpy(&acc[jr][1], c + jr * ldc + 8, sizeof(v8f));
-  }
-  for (int k = 0; k < kc; ++k) {
-    v8f a0, a1;
-    std::memcpy(&a0, at + kDotLanes * k, sizeof a0);
-    std::memcpy(&a1, at + kDotLanes * k + 8, sizeof a1);
-#pragma GCC unroll 8
-    for (int jr = 0; jr < NB; ++jr) {
-      const float s = b[jr * ldb + k];
-      const v8f bv = {s, s, s, s, s, s, s, s};
-      acc[jr][0] = v8f_fma(a0, bv, acc[jr][0]);
-      acc[jr][1] = v8f_fma(a1, bv, acc[jr][1]);
-    }
-  }
-  for (int jr = 0; jr < NB; ++jr) {
-    std::memcpy(c + jr * ldc, &acc[jr][0], sizeof(v8f));
-    std::memcpy(c + jr * ldc + 8, &acc[jr][1], sizeof(v8f));
-  }
-}
-
-void fma_chain(int nb, const float* at, const float* b, int64_t ldb, int kc, float* c, int64_t ldc) {
-  switch (nb) {
-    case 6: return fma_chain_kernel<6>(at, b, ldb, kc, c, ldc);
-    case 5: return fma_chain_kernel<5>(at, b, ldb, kc, c, ldc);
-    case 4: return fma_chain_kernel<4>(at, b, ldb, kc, c, ldc);
-    case 3: return fma_chain_kernel<3>(at, b, ldb, kc, c, ldc);
-    case 2: return fma_chain_kernel<2>(at, b, ldb, kc, c, ldc);
-    default: return fma_chain_kernel<1>(at, b, ldb, kc, c, ldc);
-  }
-}
-
-// Canonical tile: sequential fp32 FMA in ascending k from +0 for every output (acc_t[j][i], ld = rows
-// padded to 16), K in chunks; A strips decoded and transposed, B rows decoded, per chunk.
-template <class T, class Load>
-void dot_tile_canonical(const T* a, const T* b, int64_t K, Load load, int64_t m0, int mt, int64_t n0, int nt,
-                        std::vector<float>& acc_t, int64_t& ld) {
-  const int strips = (mt + kDotLanes - 1) / kDotLanes;
-  ld = int64_t(strips) * kDotLanes;
-  acc_t.assign(size_t(nt) * ld, 0.0f);
-  std::vector<float> at(size_t(strips) * kDotChunk * kDotLanes), bd(size_t(nt) * kDotChunk);
-  for (int64_t k0 = 0; k0 < K; k0 += kDotChunk) {
-    const int kc = int(std::min(kDotChunk, K - k0));
-    for (int i = 0; i < strips * kDotLanes; ++i) {
-      float* dst = at.data() + (i / kDotLanes) * kDotChunk * kDotLanes + i % kDotLanes;
-      for (int k = 0; k < kc; ++k) dst[k * kDotLanes] = i < mt ? load(a[(m0 + i) * K + k0 + k]) : 0.0f;
-    }
-    for (int j = 0; j < nt; ++j)
-      for (int k = 0; k < kc; ++k) bd[size_t(j) * kDotChunk + k] = load(b[(n0 + j) * K + k0 + k]);
-    for (int s = 0; s < strips; ++s)
-      for (int j0 = 0; j0 < nt; j0 += kNB)
-        fma_chain(std::min(kNB, nt - j0), at.data() + int64_t(s) * kDotChunk * kDotLanes,
-                  bd.data() + int64_t(j0) * kDotChunk, kDotChunk, kc, acc_t.data() + j0 * ld + s * kDotLanes, ld);
-  }
-}
-
-// hopper bf16 tile: one chain of k16 wgmma per output over all of K, from c_init (null: zero), no
-// promotion; a K tail is padded with zero products. acc[i][j] row-major.
-template <class T, class Load>
-void dot_tile_hopper(const T* a, const T* b, int64_t N, int64_t K, Load load, const float* c_init, int64_t m0,
-                     int mt, int64_t n0, int nt, std::vector<float>& acc) {
-  acc.assign(size_t(mt) * nt, 0.0f);
-  if (c_init)
-    for (int i = 0; i < mt; ++i)
-      for (int j = 0; j < nt; ++j) acc[size_t(i) * nt + j] = c_init[(m0 + i) * N + n0 + j];
-  const int64_t chunk = kDotChunk;
-  std::vector<WgmmaOperand> aop(size_t(mt) * chunk), bop(size_t(nt) * chunk);
-  for (int64_t k0 = 0; k0 < K; k0 += chunk) {
-    const int64_t kc = std::min(chunk, K - k0);
-    const int64_t kpad = (kc + kWgmmaBF16K - 1) / kWgmmaBF16K * kWgmmaBF16K;
-    auto split = [&](const T* row, int64_t k) {
-      return k < kc ? wgmma_operand(load(row[k0 + k]), kWgmmaBF16.a_mant_bits, kWgmmaBF16.a_emin)
-                    : WgmmaOperand{0, kWgmmaBF16.a_emin};
-    };
-    for (int i = 0; i < mt; ++i)
-      for (int64_t k = 0; k < kpad; ++k) aop[i * chunk + k] = split(a + (m0 + i) * K, k);
-    for (int j = 0; j < nt; ++j)
-      for (int64_t k = 0; k < kpad; ++k) bop[j * chunk + k] = split(b + (n0 + j) * K, k);
-    for (int i = 0; i < mt; ++i)
-      for (int j = 0; j < nt; ++j) {
-        float d = acc[size_t(i) * nt + j];
-        for (int64_t q = 0; q < kpad; q += kWgmmaBF16K)
-          d = wgmma_fused_dot_add(&aop[i * chunk + q], &bop[j * chunk + q], kWgmmaBF16K, d, kWgmmaBF16);
-        acc[size_t(i) * nt + j] = d;
-      }
-  }
-}
-
-// c_init: the hopper chain's initial accumulator (null: zeros); unused by the other recipes.
-template <class T, class Load>
-void dot_run(const T* a, const T* b, int64_t M, int64_t N, int64_t K, Recipe r, Load load, const float* c_init,
-             float* c_f32, uint16_t* c_bf16) {
-  if (r == Recipe::exact) {
-    const ExactOut out{c_f32, c_bf16, N};
-    for_each_tile(M, N, kTileM, kTileN, [&](int64_t m0, int mt, int64_t n0, int nt) {
-      ExactAcc acc;
-      for (int i = 0; i < mt; ++i)
-        for (int j = 0; j < nt; ++j) {
-          acc.clear();
-          const T* ar = a + (m0 + i) * K;
-          const T* br = b + (n0 + j) * K;
-          for (int64_t k = 0; k < K; ++k) acc.add_product(load(ar[k]), load(br[k]));
-          out.store(acc, m0 + i, n0 + j);
-        }
-    });
-    return;
-  }
-  for_each_tile(M, N, kTileM, kTileN, [&](int64_t m0, int mt, int64_t n0, int nt) {
-    std::vector<float> acc;
-    if (r == Recipe::canonical) {
-      int64_t ld = 0;
-      dot_tile_canonical(a, b, K, load, m0, mt, n0, nt, acc, ld);
-      store_tile_t(acc.data(), ld, N, m0, mt, n0, nt, c_f32, c_bf16);
-    } else {
-      dot_tile_hopper(a, b, N, K, load, c_init, m0, mt, n0, nt, acc);
-      if (c_f32) store_tile_f32(acc.data(), N, m0, mt, n0, nt, c_f32);
-      if (c_bf16) store_tile_bf16(acc.data(), N, m0, mt, n0, nt, c_bf16);
-    }
-  });
-}
-
-void dot_check(const char* fn, const void* a, const void* b, const void* c, int64_t M, int64_t N, int64_t K) {
+void check_dot(const char* fn, const void* a, const void* b, const void* c, int64_t M, int64_t N, int64_t K) {
   check_shape(fn, M, N, K);
   check_ptr(fn, a, "a", M > 0 && K > 0);
   check_ptr(fn, b, "b", N > 0 && K > 0);
   check_ptr(fn, c, "c", M > 0 && N > 0);
 }
 
-float load_bf16(uint16_t x) { return bf16_decode(x); }
-float load_f32(float x) { return x; }
+void check_hopper_fp8(const char* fn, const void* a, const void* b, const void* c, int64_t M, int64_t N, int64_t K,
+                      int64_t promote_every) {
+  check_shape(fn, M, N, K);
+  check_k_multiple(fn, K, kWgmmaE4M3K, "one FP8 wgmma is k" + std::to_string(kWgmmaE4M3K));
+  if (promote_every < 0 || (promote_every > 0 && (promote_every % kWgmmaE4M3K != 0 || K % promote_every != 0)))
+    throw std::invalid_argument(std::string(fn) + ": promote_every=" + std::to_string(promote_every) +
+                                " must be 0 or a multiple of " + std::to_string(kWgmmaE4M3K) +
+                                " that divides K=" + std::to_string(K));
+  check_dot(fn, a, b, c, M, N, K);
+}
+
+// fp32 linears have no tensor-core path (TF32 off): their hopper recipe is the canonical one (docs/gemm.md).
+Recipe f32_recipe(Recipe r) { return r == Recipe::hopper ? Recipe::canonical : r; }
 
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
+// The public functions: checks, then the tiled kernels.
 void fp8_gemm(const uint8_t* a, const uint8_t* a_scale, const uint8_t* b, const uint8_t* b_scale, int64_t M,
               int64_t N, int64_t K, Recipe r, uint16_t* c_bf16) {
-  const Fp8Args g{a, a_scale, b, b_scale, M, N, K};
-  fp8_check("fp8_gemm", g);
-  check_ptr("fp8_gemm", c_bf16, "c_bf16", M > 0 && N > 0);
-  fp8_run(g, r, nullptr, c_bf16);
+  const ScaledArgs g{a, a_scale, b, b_scale, M, N, K};
+  check_scaled("fp8_gemm", g, false, c_bf16, "c_bf16");
+  gemm_tiled::fp8_gemm(g, r, nullptr, c_bf16);
 }
 void fp8_gemm_f32acc(const uint8_t* a, const uint8_t* a_scale, const uint8_t* b, const uint8_t* b_scale,
                      int64_t M, int64_t N, int64_t K, Recipe r, float* c) {
-  const Fp8Args g{a, a_scale, b, b_scale, M, N, K};
-  fp8_check("fp8_gemm_f32acc", g);
-  check_ptr("fp8_gemm_f32acc", c, "c", M > 0 && N > 0);
-  fp8_run(g, r, c, nullptr);
+  const ScaledArgs g{a, a_scale, b, b_scale, M, N, K};
+  check_scaled("fp8_gemm_f32acc", g, false, c, "c");
+  gemm_tiled::fp8_gemm(g, r, c, nullptr);
 }
-
 void fp4_gemm(const uint8_t* a, const uint8_t* a_scale, const uint8_t* b_packed, const uint8_t* b_scale,
               int64_t M, int64_t N, int64_t K, Recipe r, uint16_t* c_bf16) {
-  const Fp8Args g{a, a_scale, b_packed, b_scale, M, N, K};
-  fp4_check("fp4_gemm", g);
-  check_ptr("fp4_gemm", c_bf16, "c_bf16", M > 0 && N > 0);
-  fp4_run(g, r, nullptr, c_bf16);
+  const ScaledArgs g{a, a_scale, b_packed, b_scale, M, N, K};
+  check_scaled("fp4_gemm", g, true, c_bf16, "c_bf16");
+  gemm_tiled::fp4_gemm(g, r, nullptr, c_bf16);
 }
 void fp4_gemm_f32acc(const uint8_t* a, const uint8_t* a_scale, const uint8_t* b_packed, const uint8_t* b_scale,
                      int64_t M, int64_t N, int64_t K, Recipe r, float* c) {
-  const Fp8Args g{a, a_scale, b_packed, b_scale, M, N, K};
-  fp4_check("fp4_gemm_f32acc", g);
-  check_ptr("fp4_gemm_f32acc", c, "c", M > 0 && N > 0);
-  fp4_run(g, r, c, nullptr);
+  const ScaledArgs g{a, a_scale, b_packed, b_scale, M, N, K};
+  check_scaled("fp4_gemm_f32acc", g, true, c, "c");
+  gemm_tiled::fp4_gemm(g, r, c, nullptr);
 }
-
 void bf16_gemm(const uint16_t* a, const uint16_t* b, int64_t M, int64_t N, int64_t K, Recipe r, uint16_t* c_bf16) {
-  dot_check("bf16_gemm", a, b, c_bf16, M, N, K);
-  dot_run(a, b, M, N, K, r, load_bf16, nullptr, nullptr, c_bf16);
+  check_dot("bf16_gemm", a, b, c_bf16, M, N, K);
+  gemm_tiled::bf16_gemm(a, b, M, N, K, r, nullptr, nullptr, c_bf16);
 }
 void bf16_gemm_f32acc(const uint16_t* a, const uint16_t* b, int64_t M, int64_t N, int64_t K, Recipe r, float* c) {
-  dot_check("bf16_gemm_f32acc", a, b, c, M, N, K);
-  dot_run(a, b, M, N, K, r, load_bf16, nullptr, c, nullptr);
+  check_dot("bf16_gemm_f32acc", a, b, c, M, N, K);
+  gemm_tiled::bf16_gemm(a, b, M, N, K, r, nullptr, c, nullptr);
 }
-
 void f32_gemm(const float* a, const float* b, int64_t M, int64_t N, int64_t K, Recipe r, float* c) {
-  dot_check("f32_gemm", a, b, c, M, N, K);
-  // hopper == canonical for fp32: no tensor cores (TF32 off), see docs/gemm.md.
-  dot_run(a, b, M, N, K, r == Recipe::hopper ? Recipe::canonical : r, load_f32, nullptr, c, nullptr);
+  check_dot("f32_gemm", a, b, c, M, N, K);
+  gemm_tiled::f32_gemm(a, b, M, N, K, f32_recipe(r), c);
 }
-
 void hopper_fp8_gemm_f32(const uint8_t* a, const uint8_t* b, int64_t M, int64_t N, int64_t K, int64_t promote_every,
                          const float* c_init, float* c) {
-  const char* fn = "hopper_fp8_gemm_f32";
-  check_shape(fn, M, N, K);
-  check_k_multiple(fn, K, kWgmmaE4M3K, "one FP8 wgmma is k32");
-  if (promote_every < 0 || (promote_every > 0 && (promote_every % kWgmmaE4M3K != 0 || K % promote_every != 0)))
-    throw std::invalid_argument(std::string(fn) + ": promote_every=" + std::to_string(promote_every) +
-                                " must be 0 or a multiple of 32 that divides K=" + std::to_string(K));
-  check_ptr(fn, a, "a", M > 0 && K > 0);
-  check_ptr(fn, b, "b", N > 0 && K > 0);
-  check_ptr(fn, c, "c", M > 0 && N > 0);
-  const WgmmaOperand* T = wgmma_tables().e4m3;
-  const int64_t group = promote_every > 0 ? promote_every : K;
-  for_each_tile(M, N, kTileM, kTileN, [&](int64_t m0, int mt, int64_t n0, int nt) {
-    std::vector<WgmmaOperand> aop(static_cast<size_t>(K)), bop(static_cast<size_t>(nt) * K);
-    for (int j = 0; j < nt; ++j)
-      for (int64_t k = 0; k < K; ++k) bop[j * K + k] = T[b[(n0 + j) * K + k]];
-    for (int i = 0; i < mt; ++i) {
-      for (int64_t k = 0; k < K; ++k) aop[k] = T[a[(m0 + i) * K + k]];
-      for (int j = 0; j < nt; ++j) {
-        const float init = c_init ? c_init[(m0 + i) * N + n0 + j] : 0.0f;
-        float acc = init;
-        for (int64_t g0 = 0; g0 < K; g0 += group) {
-          float d = promote_every > 0 ? 0.0f : init;
-          for (int64_t q = g0; q < g0 + group; q += kWgmmaE4M3K)
-            d = wgmma_fused_dot_add(&aop[q], &bop[j * K + q], kWgmmaE4M3K, d, kWgmmaE4M3);
-          acc = promote_every > 0 ? acc + d : d;
-        }
-        c[(m0 + i) * N + n0 + j] = acc;
-      }
-    }
-  });
+  check_hopper_fp8("hopper_fp8_gemm_f32", a, b, c, M, N, K, promote_every);
+  gemm_tiled::hopper_fp8_chains(a, b, M, N, K, promote_every, c_init, c);
 }
-
 void hopper_bf16_gemm_f32(const uint16_t* a, const uint16_t* b, int64_t M, int64_t N, int64_t K,
                           const float* c_init, float* c) {
-  dot_check("hopper_bf16_gemm_f32", a, b, c, M, N, K);
-  dot_run(a, b, M, N, K, Recipe::hopper, load_bf16, c_init, c, nullptr);
+  check_dot("hopper_bf16_gemm_f32", a, b, c, M, N, K);
+  gemm_tiled::bf16_gemm(a, b, M, N, K, Recipe::hopper, c_init, c, nullptr);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The plain twins: the same checks, then the loops above.
+void fp8_gemm_plain(const uint8_t* a, const uint8_t* a_scale, const uint8_t* b, const uint8_t* b_scale, int64_t M,
+                    int64_t N, int64_t K, Recipe r, uint16_t* c_bf16) {
+  const ScaledArgs g{a, a_scale, b, b_scale, M, N, K};
+  check_scaled("fp8_gemm_plain", g, false, c_bf16, "c_bf16");
+  fp8_plain(g, r, nullptr, c_bf16);
+}
+void fp8_gemm_f32acc_plain(const uint8_t* a, const uint8_t* a_scale, const uint8_t* b, const uint8_t* b_scale,
+                           int64_t M, int64_t N, int64_t K, Recipe r, float* c) {
+  const ScaledArgs g{a, a_scale, b, b_scale, M, N, K};
+  check_scaled("fp8_gemm_f32acc_plain", g, false, c, "c");
+  fp8_plain(g, r, c, nullptr);
+}
+void fp4_gemm_plain(const uint8_t* a, const uint8_t* a_scale, const uint8_t* b_packed, const uint8_t* b_scale,
+                    int64_t M, int64_t N, int64_t K, Recipe r, uint16_t* c_bf16) {
+  const ScaledArgs g{a, a_scale, b_packed, b_scale, M, N, K};
+  check_scaled("fp4_gemm_plain", g, true, c_bf16, "c_bf16");
+  fp4_plain(g, r, nullptr, c_bf16);
+}
+void fp4_gemm_f32acc_plain(const uint8_t* a, const uint8_t* a_scale, const uint8_t* b_packed, const uint8_t* b_scale,
+                           int64_t M, int64_t N, int64_t K, Recipe r, float* c) {
+  const ScaledArgs g{a, a_scale, b_packed, b_scale, M, N, K};
+  check_scaled("fp4_gemm_f32acc_plain", g, true, c, "c");
+  fp4_plain(g, r, c, nullptr);
+}
+void bf16_gemm_plain(const uint16_t* a, const uint16_t* b, int64_t M, int64_t N, int64_t K, Recipe r,
+                     uint16_t* c_bf16) {
+  check_dot("bf16_gemm_plain", a, b, c_bf16, M, N, K);
+  bf16_plain(a, b, M, N, K, r, nullptr, nullptr, c_bf16);
+}
+void bf16_gemm_f32acc_plain(const uint16_t* a, const uint16_t* b, int64_t M, int64_t N, int64_t K, Recipe r,
+                            float* c) {
+  check_dot("bf16_gemm_f32acc_plain", a, b, c, M, N, K);
+  bf16_plain(a, b, M, N, K, r, nullptr, c, nullptr);
+}
+void f32_gemm_plain(const float* a, const float* b, int64_t M, int64_t N, int64_t K, Recipe r, float* c) {
+  check_dot("f32_gemm_plain", a, b, c, M, N, K);
+  for_each_output(M, N, c, nullptr,
+                  [&](int64_t m, int64_t n) { return dot_output(a + m * K, b + n * K, K, f32_recipe(r), 0.0f); });
+}
+void hopper_fp8_gemm_f32_plain(const uint8_t* a, const uint8_t* b, int64_t M, int64_t N, int64_t K,
+                               int64_t promote_every, const float* c_init, float* c) {
+  check_hopper_fp8("hopper_fp8_gemm_f32_plain", a, b, c, M, N, K, promote_every);
+  if (M == 0 || N == 0) return;  // an empty output reads nothing
+  const std::vector<float> A = decoded(M, K, [&](int64_t m, int64_t k) { return fp8_e4m3_decode(a[m * K + k]); });
+  const std::vector<float> B = decoded(N, K, [&](int64_t n, int64_t k) { return fp8_e4m3_decode(b[n * K + k]); });
+  for_each_output(M, N, c, nullptr, [&](int64_t m, int64_t n) {
+    return output(hopper_fp8_chain(A.data() + m * K, B.data() + n * K, K, promote_every, c_init ? c_init[m * N + n] : 0.0f));
+  });
+}
+void hopper_bf16_gemm_f32_plain(const uint16_t* a, const uint16_t* b, int64_t M, int64_t N, int64_t K,
+                                const float* c_init, float* c) {
+  check_dot("hopper_bf16_gemm_f32_plain", a, b, c, M, N, K);
+  bf16_plain(a, b, M, N, K, Recipe::hopper, c_init, c, nullptr);
 }
 
 }  // namespace v4

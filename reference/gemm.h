@@ -5,7 +5,10 @@
 //   hopper     Hopper wgmma emulation (reference/wgmma_model.h) inside each block, promoted as canonical;
 //   exact      every dot product exact, rounded once (to fp32, or directly to bf16 for bf16 outputs).
 // docs/gemm.md states every numeric decision. All pointers are raw, row-major, densely packed.
-// Parallel (OpenMP) over independent output tiles only: bit-identical for any thread count.
+// Parallel (OpenMP) over independent outputs only: bit-identical for any thread count.
+// Two implementations, one result: the functions run tiled, vectorised kernels (reference/gemm_tiled.cpp);
+// each has a *_plain twin (end of this file) that runs the plain loops of reference/gemm.cpp, the readable
+// definition of every recipe. tests/test_gemm_tiled.cpp proves the two bit-identical.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -50,5 +53,26 @@ void hopper_fp8_gemm_f32(const uint8_t* a, const uint8_t* b, int64_t M, int64_t 
 // K % 16 != 0 is padded with zero products.
 void hopper_bf16_gemm_f32(const uint16_t* a, const uint16_t* b, int64_t M, int64_t N, int64_t K,
                           const float* c_init, float* c);
+
+// ---- The plain loops: same arguments, checks and bits as the function without _plain. ----
+// Per output, per K-block in ascending order, one recipe step per line (reference/gemm.cpp): what to read,
+// and an independent second computation; up to ~50x slower than the tiled kernels above (docs/gemm.md).
+void fp8_gemm_plain(const uint8_t* a, const uint8_t* a_scale, const uint8_t* b, const uint8_t* b_scale, int64_t M,
+                    int64_t N, int64_t K, Recipe r, uint16_t* c_bf16);
+void fp4_gemm_plain(const uint8_t* a, const uint8_t* a_scale, const uint8_t* b_packed, const uint8_t* b_scale,
+                    int64_t M, int64_t N, int64_t K, Recipe r, uint16_t* c_bf16);
+void bf16_gemm_plain(const uint16_t* a, const uint16_t* b, int64_t M, int64_t N, int64_t K, Recipe r,
+                     uint16_t* c_bf16);
+void f32_gemm_plain(const float* a, const float* b, int64_t M, int64_t N, int64_t K, Recipe r, float* c);
+void fp8_gemm_f32acc_plain(const uint8_t* a, const uint8_t* a_scale, const uint8_t* b, const uint8_t* b_scale,
+                           int64_t M, int64_t N, int64_t K, Recipe r, float* c);
+void fp4_gemm_f32acc_plain(const uint8_t* a, const uint8_t* a_scale, const uint8_t* b_packed, const uint8_t* b_scale,
+                           int64_t M, int64_t N, int64_t K, Recipe r, float* c);
+void bf16_gemm_f32acc_plain(const uint16_t* a, const uint16_t* b, int64_t M, int64_t N, int64_t K, Recipe r,
+                            float* c);
+void hopper_fp8_gemm_f32_plain(const uint8_t* a, const uint8_t* b, int64_t M, int64_t N, int64_t K,
+                               int64_t promote_every, const float* c_init, float* c);
+void hopper_bf16_gemm_f32_plain(const uint16_t* a, const uint16_t* b, int64_t M, int64_t N, int64_t K,
+                                const float* c_init, float* c);
 
 }  // namespace v4

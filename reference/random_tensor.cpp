@@ -98,4 +98,11 @@ Tensor scalar_f32(float v) {
   return t;
 }
 
+Tensor random_f32_scaled(uint64_t seed, const std::string& name, std::vector<int64_t> shape, int e) {
+  Tensor t = random_f32(seed, name, std::move(shape));
+  float* p = t.as<float>();
+  for (int64_t i = 0; i < t.numel(); ++i) p[i] = p[i] * f32_pow2(e);
+  return t;
+}
+
 }  // namespace v4

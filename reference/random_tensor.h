@@ -32,7 +32,9 @@ Tensor random_ue8m0(uint64_t seed, const std::string& name, std::vector<int64_t>
 Tensor random_normal_f32(uint64_t seed, const std::string& name, std::vector<int64_t> shape, float scale);
 // A rank-0 int32 tensor holding v (scalar parameters such as a block size).
 Tensor scalar_i32(int32_t v);
-// A rank-0 float32 tensor holding v (scalar hyperparameters such as a momentum).
+// A rank-0 float32 tensor holding v (scalar hyperparameters such as an eps or a route scale).
 Tensor scalar_f32(float v);
+// random_f32 times 2^e (exact): activations of magnitude about 2^(e-8) .. 2^(e+8).
+Tensor random_f32_scaled(uint64_t seed, const std::string& name, std::vector<int64_t> shape, int e);
 
 }  // namespace v4

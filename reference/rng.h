@@ -13,9 +13,12 @@ V4_HD uint64_t rng_mix64(uint64_t z) {
   return z ^ (z >> 31);
 }
 
-V4_HD uint64_t rng_u64(uint64_t seed, uint64_t stream, uint64_t index) {
-  return rng_mix64(rng_mix64(seed ^ rng_mix64(stream + 0x9E3779B97F4A7C15ull)) + index * 0x9E3779B97F4A7C15ull);
-}
+// rng_u64 in two halves, for loops over one stream: the per-(seed, stream) key once, then one mix per
+// element. rng_at(rng_key(seed, stream), index) == rng_u64(seed, stream, index).
+V4_HD uint64_t rng_key(uint64_t seed, uint64_t stream) { return rng_mix64(seed ^ rng_mix64(stream + 0x9E3779B97F4A7C15ull)); }
+V4_HD uint64_t rng_at(uint64_t key, uint64_t index) { return rng_mix64(key + index * 0x9E3779B97F4A7C15ull); }
+
+V4_HD uint64_t rng_u64(uint64_t seed, uint64_t stream, uint64_t index) { return rng_at(rng_key(seed, stream), index); }
 
 // FNV-1a 64 of a NUL-terminated name: the stream id of a named tensor.
 V4_HD uint64_t rng_stream_id(const char* name) {

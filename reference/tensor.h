@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "reference/formats.h"
+
 namespace v4 {
 
 // Formats and their storage types.
@@ -84,9 +86,9 @@ decltype(auto) fmt_visit(Fmt f, Fn&& fn) {
   return fn(std::integral_constant<Fmt, Fmt::i64>{});
 }
 
-// Stored elements of a row of n logical elements: the one definition of e2m1x2 packing (two codes per
-// byte, an odd row padded with a zero high nibble); n for every other format.
-constexpr int64_t fmt_stored_len(Fmt f, int64_t n) { return f == Fmt::e2m1x2 ? (n + 1) / 2 : n; }
+// Stored elements of a row of n logical elements: the bytes of a packed e2m1x2 row (two codes per byte,
+// reference/formats.h defines the packing); n for every other format.
+constexpr int64_t fmt_stored_len(Fmt f, int64_t n) { return f == Fmt::e2m1x2 ? fp4_e2m1_row_bytes(n) : n; }
 // Bytes of one stored row of n logical elements.
 constexpr int64_t fmt_row_bytes(Fmt f, int64_t n) { return fmt_stored_len(f, n) * int64_t(fmt_storage_size(f)); }
 // Stored shape of a logical shape: equal, except e2m1x2 halves the last dim (ceil). A rank-0 e2m1x2

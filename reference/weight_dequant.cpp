@@ -21,13 +21,15 @@ void weight_dequant_fp8(const uint8_t* w, const uint8_t* scale, int64_t rows, in
 void weight_dequant_fp4(const uint8_t* w_packed, const uint8_t* scale, int64_t rows, int64_t cols, uint16_t* out) {
   if (rows <= 0 || cols <= 0 || cols % kFp4Block != 0)
     throw std::invalid_argument("weight_dequant_fp4: columns " + std::to_string(cols) +
-                                " must be a positive multiple of 32");
+                                " must be a positive multiple of " + std::to_string(kFp4Block));
   const int64_t scale_cols = cols / kFp4Block;
 #pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < rows; ++i)
+  for (int64_t i = 0; i < rows; ++i) {
+    const uint8_t* row = w_packed + i * fp4_e2m1_row_bytes(cols);
     for (int64_t j = 0; j < cols; ++j)
-      out[i * cols + j] = bf16_encode(fp4_e2m1_decode(fp4_e2m1_unpack(w_packed[(i * cols + j) / 2], int(j & 1))) *
+      out[i * cols + j] = bf16_encode(fp4_e2m1_decode(fp4_e2m1_get(row, j)) *
                                       ue8m0_decode(scale[i * scale_cols + j / kFp4Block]));
+  }
 }
 
 }  // namespace v4

@@ -82,7 +82,7 @@ V4_HD float wgmma_f32_from_scaled(uint64_t mag, int lsb_exp, bool neg) {
   return f32_from_bits(bits | (neg ? 0x80000000u : 0u));
 }
 
-constexpr int kWgmmaMaxK = 32;  // the widest instruction K modelled (FP8 k32)
+constexpr int kWgmmaMaxK = kWgmmaE4M3K;  // the widest instruction K modelled (FP8 k32)
 
 // Specials of one instruction (some operand or c is inf or NaN), as IEEE on the exact sum: any NaN,
 // 0·inf or inf - inf -> NaN 0x7FFFFFFF; else ±inf.

@@ -12,14 +12,12 @@ cmake --build "$build" --target check_pmath -j2
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-{
-  echo '#include "reference/pmath.h"'
-  echo 'extern "C" {'
-  for f in exp exp2 log log1p expm1 sigmoid silu softplus rsqrt sqrt sin cos; do
-    echo "float pmath_$f(float x) { return v4::pmath::$f(x); }"
-  done
-  echo '}'
-} >"$tmp/pmath_only.cpp"
+# One extern "C" wrapper per function of the list in reference/pmath_table.h (V4_PMATH_FUNCTIONS).
+cat >"$tmp/pmath_only.cpp" <<'EOF'
+#include "reference/pmath_table.h"
+#define V4_WRAP(f, kind) extern "C" float pmath_##f(float x) { return v4::pmath::f(x); }
+V4_PMATH_FUNCTIONS(V4_WRAP)
+EOF
 g++ -std=c++20 -O2 -march=x86-64-v3 -ffp-contract=off -fno-fast-math -I"$root" -c "$tmp/pmath_only.cpp" -o "$tmp/pmath_only.o"
 undefined=$(nm -u "$tmp/pmath_only.o")
 if [[ -n "$undefined" ]]; then
@@ -27,6 +25,6 @@ if [[ -n "$undefined" ]]; then
   echo "$undefined"
   exit 1
 fi
-echo "objdump gate passed: $(objdump -d "$tmp/pmath_only.o" | grep -c vfmadd) vfmadd, $(objdump -d "$tmp/pmath_only.o" | grep -c vsqrts) vsqrt, 0 external symbols"
+echo "objdump gate passed: $(nm -g --defined-only "$tmp/pmath_only.o" | grep -c " T pmath_") functions, $(objdump -d "$tmp/pmath_only.o" | grep -c vfmadd) vfmadd, $(objdump -d "$tmp/pmath_only.o" | grep -c vsqrts) vsqrt, 0 external symbols"
 
 "$build/check/check_pmath" "$@"

@@ -14,6 +14,7 @@
 
 #include "golden/file_meta.h"
 #include "golden/tensor_io.h"
+#include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using namespace v4;
@@ -26,20 +27,12 @@ struct CliRun {
   std::string out, err;
 };
 
-class Cli : public ::testing::Test {
+class Cli : public v4::test::TempDirTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("v4oracle_cli_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
     const char* bin = std::getenv("V4ORACLE_BIN");
     bin_ = bin ? bin : V4ORACLE_BINARY_DIR "/cli/v4oracle";
   }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
   CliRun run(const std::string& args) const {
     const std::string o = path("stdout.txt"), e = path("stderr.txt");
     const int rc = std::system((bin_ + " " + args + " >" + o + " 2>" + e).c_str());
@@ -62,7 +55,6 @@ class Cli : public ::testing::Test {
       EXPECT_EQ(entry.path().string().find(".tmp."), std::string::npos) << "left a temp file: " << entry.path();
   }
 
-  fs::path dir_;
   std::string bin_;
 };
 

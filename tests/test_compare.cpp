@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -22,6 +21,7 @@
 #include "compare/report.h"
 #include "golden/golden_schema.h"
 #include "reference/formats.h"
+#include "tests/support/temp_dir.h"
 
 using namespace v4;
 using namespace v4::golden;
@@ -102,7 +102,7 @@ Model make_model(uint64_t seed) {
     // fp4 weights with an odd last dim (each row ends in a padding nibble).
     Tensor w = Tensor::make(Fmt::e2m1x2, {5, 7});
     for (int row = 0; row < 5; ++row)
-      for (int c = 0; c < 7; ++c) w.data[size_t(row * 4 + c / 2)] |= uint8_t((r.next() & 0xF) << (4 * (c & 1)));
+      for (int c = 0; c < 7; ++c) fp4_e2m1_set(w.data.data() + row * fp4_e2m1_row_bytes(7), c, uint8_t(r.next() & 0xF));
     m.push_back({golden_layer_path(L, "fp4", "w"), w, {}, {}});
   }
   return m;
@@ -133,18 +133,12 @@ void write_model(const std::string& file, const Model& m, const std::string& kin
   w.commit();
 }
 
-class Compare : public ::testing::Test {
+class Compare : public v4::test::TempDirTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("v4cmp_" + std::to_string(::getpid()) + "_" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
     golden_ = path("golden.h5");
     write_model(golden_, make_model(1));
   }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
   std::string candidate(const std::function<void(Model&)>& mutate, const std::string& name = "cand.h5") {
     Model m = make_model(1);
     mutate(m);
@@ -157,7 +151,6 @@ class Compare : public ::testing::Test {
     o.chunk_bytes = chunk;
     return compare_files(golden_, cand, o);
   }
-  fs::path dir_;
   std::string golden_;
 };
 
@@ -492,7 +485,8 @@ TEST(ComparePolicy, ParseAndMatch) {
   EXPECT_THROW(budget_parse("nmse:x"), std::invalid_argument);
   EXPECT_THROW(budget_parse("nmse:inf"), std::invalid_argument);
   EXPECT_THROW(budget_parse("close"), std::invalid_argument);
-  const std::string f = (fs::temp_directory_path() / ("v4pol_" + std::to_string(::getpid()))).string();
+  const v4::test::TempDir tmp;
+  const std::string f = tmp.path("policy.txt");
   {
     std::ofstream o(f);
     o << "# routing\nlayers/*/moe_gate/*  ulp:2  \"routing scores tolerate bf16 ties\"\n"
@@ -518,7 +512,6 @@ TEST(ComparePolicy, ParseAndMatch) {
     EXPECT_EQ(e.dataset, "line 1");
     EXPECT_NE(e.problem.find("ulp:two"), std::string::npos);
   }
-  fs::remove(f);
 }
 
 TEST_F(Compare, PolicyReasonIsPrinted) {

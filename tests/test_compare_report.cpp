@@ -4,7 +4,6 @@
 // the verdict banner's colour and the plot series' colour. Skipped when /usr/bin/chromium or
 // /usr/bin/python3 is absent (CI installs chromium with V4ORACLE_WITH_BROWSER=1 scripts/deps.sh).
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -13,6 +12,7 @@
 #include "compare/report.h"
 #include "golden/golden_schema.h"
 #include "reference/formats.h"
+#include "tests/support/temp_dir.h"
 
 using namespace v4;
 using namespace v4::golden;
@@ -21,13 +21,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-class CompareReport : public ::testing::Test {
+class CompareReport : public v4::test::TempDirTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("v4rep_" + std::to_string(::getpid()) + "_" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
     // 8 layers x 3 components; the candidate's ffn drifts from layer 3 on (bf16 steps growing with the
     // layer), one element of layer 3 attn flips a bit at [10, 20].
     for (const bool cand : {false, true}) {
@@ -52,9 +48,6 @@ class CompareReport : public ::testing::Test {
     CompareOptions o;
     result_ = compare_files(path("g.h5"), path("c.h5"), o);
   }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& n) const { return (dir_ / n).string(); }
-  fs::path dir_;
   CompareResult result_;
 };
 

@@ -189,3 +189,26 @@ TEST(Formats, FastRoundScaleFormulaMatchesOnNormals) {
     ASSERT_EQ(ue8m0_encode(f32_from_bits(u)), formula) << std::hex << u;
   }
 }
+
+// Packed e2m1x2 rows, pinned against bytes written out by hand: elements (1, 2, 3, 4, 5) pack into
+// 0x21 0x43 0x05 (element 2k in the low nibble, the odd row's last high nibble zero); get reads them
+// back, set changes one nibble and leaves its neighbour alone; ue8m0_exponent is the code minus 127.
+TEST(Formats, Fp4E2m1PackedRowAddressing) {
+  const uint8_t row[3] = {0x21, 0x43, 0x05};
+  for (int k = 0; k < 5; ++k) EXPECT_EQ(fp4_e2m1_get(row, k), k + 1) << k;
+  EXPECT_EQ(fp4_e2m1_row_bytes(5), 3);
+  EXPECT_EQ(fp4_e2m1_row_bytes(6), 3);
+  EXPECT_EQ(fp4_e2m1_row_bytes(0), 0);
+  uint8_t out[3] = {0, 0, 0};
+  for (int k = 0; k < 5; ++k) fp4_e2m1_set(out, k, uint8_t(k + 1));
+  EXPECT_EQ(out[0], 0x21);
+  EXPECT_EQ(out[1], 0x43);
+  EXPECT_EQ(out[2], 0x05);
+  fp4_e2m1_set(out, 2, 0xF);
+  fp4_e2m1_set(out, 1, 0x8);
+  EXPECT_EQ(out[0], 0x81);
+  EXPECT_EQ(out[1], 0x4F);
+  EXPECT_EQ(ue8m0_exponent(0), -127);
+  EXPECT_EQ(ue8m0_exponent(127), 0);
+  EXPECT_EQ(ue8m0_exponent(254), 127);
+}

@@ -1,6 +1,7 @@
 // GEMM recipes (reference/gemm.h), the Hopper wgmma model (reference/wgmma_model.h) and the exact
 // accumulator (reference/exact_acc.h) against expected values derived independently here:
-//   - element values from their format definitions (integer formulas, not reference/formats.h);
+//   - element values from their format definitions (integer formulas, not reference/formats.h; only the
+//     packed e2m1 addressing is read through fp4_e2m1_get, which test_formats pins against literal bytes);
 //   - FP8/FP4 block sums as __int128 of integer products (exact), rounded to fp32 through long double
 //     (the integer is < 2^43 and long double keeps 64 bits, so the one rounding is the x87 long double ->
 //     float conversion, RNE), the IEEE std::fma promotion the recipe prescribes, and bf16 by a search for
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "reference/exact_acc.h"
+#include "reference/formats.h"
 #include "reference/gemm.h"
 #include "reference/wgmma_model.h"
 
@@ -379,8 +381,7 @@ TEST(GemmFp4, CanonicalMatchesIndependentBlockSums) {
         for (int64_t kb = 0; kb < K / 32; ++kb) {
           i128 s = 0;
           for (int64_t k = kb * 32; k < kb * 32 + 32; ++k) {
-            const uint8_t byte = b[n * (K / 2) + k / 2];
-            s += i128(e4m3_q9(a[m * K + k])) * e2m1_q1(uint8_t(k % 2 ? byte >> 4 : byte & 15));
+            s += i128(e4m3_q9(a[m * K + k])) * e2m1_q1(fp4_e2m1_get(b.data() + n * fp4_e2m1_row_bytes(K), k));
           }
           const float part = float(std::ldexp((long double)(int64_t)s, -10));
           const float t = part * ue8m0_value(sa[m * (K / 128) + kb / 4]);
@@ -409,8 +410,7 @@ TEST(GemmFp4, PromotionIsFusedAfterTheActivationScale) {
   b[16] = 0x01;
   long double p0 = 0;
   for (int k = 0; k < 32; ++k) {
-    const uint8_t byte = b[k / 2];
-    p0 += e4m3_value(a[k]) * (long double)e2m1_q1(uint8_t(k % 2 ? byte >> 4 : byte & 15)) / 2;
+    p0 += e4m3_value(a[k]) * (long double)e2m1_q1(fp4_e2m1_get(b.data(), k)) / 2;
   }
   ASSERT_EQ(p0, 8192.0L + pow2l(-10)) << "test construction";
   // sa = 2^-127: t0 = p0·sa = (2^23 + 1)·2^-137, sb0 = 2^-12 -> 2^-126 + 2^-149; t1 = 2^-137, sb1 = 2^-13
@@ -442,8 +442,7 @@ TEST(GemmFp4, ExactAndHopperAgreeWithIndependentModels) {
         i128 s = 0;
         std::vector<long double> av, bv;
         for (int64_t k = kb * 32; k < kb * 32 + 32; ++k) {
-          const uint8_t byte = b[n * (K / 2) + k / 2];
-          const uint8_t nib = uint8_t(k % 2 ? byte >> 4 : byte & 15);
+          const uint8_t nib = fp4_e2m1_get(b.data() + n * fp4_e2m1_row_bytes(K), k);
           s += i128(e4m3_q9(a[m * K + k])) * e2m1_q1(nib);
           av.push_back(e4m3_value(a[m * K + k]));
           bv.push_back((long double)e2m1_q1(nib) / 2);

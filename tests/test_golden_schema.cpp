@@ -6,35 +6,22 @@
 #include <gtest/gtest.h>
 #include <hdf5.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <fstream>
 #include <numeric>
 
 #include "compare/compare.h"
 #include "golden/golden_schema.h"
 #include "reference/formats.h"
+#include "tests/support/temp_dir.h"
 
 using namespace v4;
 using namespace v4::golden;
-namespace fs = std::filesystem;
 
 namespace {
 
-class GoldenSchema : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("v4schema_" + std::to_string(::getpid()) + "_" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& n) const { return (dir_ / n).string(); }
-  fs::path dir_;
-};
+class GoldenSchema : public v4::test::TempDirTest {};
 
 std::string slurp(const std::string& p) {
   std::ifstream f(p, std::ios::binary);
@@ -280,7 +267,7 @@ TEST_F(GoldenSchema, PythonExampleWritesAValidCandidate) {
     w.write("/layers/0/indexer/topk", tk, {}, {kKindTopkIndices, "/layers/0/indexer/scores", ""});
     Tensor fp4 = Tensor::make(Fmt::e2m1x2, {2, 5});
     for (int r = 0; r < 2; ++r)
-      for (int c = 0; c < 5; ++c) fp4.data[size_t(r * 3 + c / 2)] |= uint8_t(((r * 5 + c) * 3 % 16) << (4 * (c & 1)));
+      for (int c = 0; c < 5; ++c) fp4_e2m1_set(fp4.data.data() + r * fp4_e2m1_row_bytes(5), c, uint8_t((r * 5 + c) * 3 % 16));
     w.write("/layers/0/fp4/w", fp4);
     w.commit();
   }

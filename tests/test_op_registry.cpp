@@ -4,7 +4,6 @@
 // editing it (docs/adding-a-component.md).
 #include <gtest/gtest.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -15,6 +14,7 @@
 
 #include "golden/ops.h"
 #include "golden/tensor_io.h"
+#include "tests/support/temp_dir.h"
 
 using namespace v4;
 using namespace v4::golden;
@@ -27,16 +27,12 @@ std::string slurp(const fs::path& p) {
   return {std::istreambuf_iterator<char>(f), {}};
 }
 
-class OpRegistry : public ::testing::Test {
+class OpRegistry : public v4::test::TempDirTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("v4_op_registry_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
     const char* bin = std::getenv("V4ORACLE_BIN");
     bin_ = bin ? bin : std::string(V4ORACLE_BINARY_DIR) + "/cli/v4oracle";
   }
-  void TearDown() override { fs::remove_all(dir_); }
   // Runs the CLI; returns the exit status, stderr in *err.
   int run(const std::string& args, std::string* out = nullptr, std::string* err = nullptr) {
     const fs::path o = dir_ / "stdout.txt", e = dir_ / "stderr.txt";
@@ -45,7 +41,6 @@ class OpRegistry : public ::testing::Test {
     if (err) *err = slurp(e);
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
   }
-  fs::path dir_;
   std::string bin_;
 };
 

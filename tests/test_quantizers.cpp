@@ -155,7 +155,7 @@ TEST(Fp4ActQuant, AgainstIndependentDerivation) {
         const int64_t at = r * n + b * 32 + i;
         const double v = std::clamp(double(bf16_decode(x[at])) / std::ldexp(1.0, k), -6.0, 6.0);
         const uint8_t want = o::expect_e2m1(g, float(v));
-        ASSERT_EQ((qp[at / 2] >> (4 * (at & 1))) & 0xF, want);
+        ASSERT_EQ(fp4_e2m1_get(qp.data(), at), want);
         ASSERT_EQ(y[at], o::expect_bf16(gb, float(o::definition_decode(o::kE2M1, want) * std::ldexp(1.0, k))));
       }
     }
@@ -183,7 +183,7 @@ TEST(WeightDequant, Fp8AndFp4AgainstDefinition) {
   weight_dequant_fp4(wp.data(), s4.data(), rows, c4, o4.data());
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < c4; ++j) {
-      const uint8_t nib = (wp[(i * c4 + j) / 2] >> (4 * (j % 2))) & 0xF;
+      const uint8_t nib = fp4_e2m1_get(wp.data() + i * fp4_e2m1_row_bytes(c4), j);
       const double v = o::definition_decode(o::kE2M1, nib) * std::ldexp(1.0, s4[i * 3 + j / 32] - 127);
       ASSERT_EQ(o4[i * c4 + j], o::expect_bf16(gb, float(v)));
     }

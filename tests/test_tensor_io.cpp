@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "reference/formats.h"
+#include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using namespace v4;
@@ -51,24 +52,13 @@ Tensor pattern_tensor(Fmt f, std::vector<int64_t> shape, int salt = 0) {
   Tensor t = Tensor::make(f, std::move(shape));
   for (size_t i = 0; i < t.data.size(); ++i) t.data[i] = uint8_t(73 * (i + size_t(salt)) + 41);
   if (f == Fmt::e2m1x2 && (t.shape.empty() || t.shape.back() % 2)) {
-    const size_t row = t.shape.empty() ? 1 : size_t((t.shape.back() + 1) / 2);
+    const size_t row = t.shape.empty() ? 1 : size_t(v4::fmt_stored_len(f, t.shape.back()));
     for (size_t end = row; end <= t.data.size(); end += row) t.data[end - 1] &= 0x0F;
   }
   return t;
 }
 
-class TensorIo : public ::testing::Test {
- protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / ("v4_tensor_io_" + std::to_string(::getpid()) + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
-};
+class TensorIo : public v4::test::TempDirTest {};
 
 // ---- raw HDF5 helpers for building files the reader did not write ----
 
@@ -624,7 +614,7 @@ TEST_F(TensorIo, StreamRowsAndReadRows) {
   EXPECT_EQ(fp4_rows.data, std::vector<uint8_t>(fp4.data.begin() + 3, fp4.data.begin() + 12));
 
   // Rank-1 e2m1x2: elements [2, 5) are nibbles 2, 3, 4 of the packed vector; 4's partner nibble (5) is cleared.
-  auto nibble = [&](int64_t i) { return v4::fp4_e2m1_unpack(v1.data[size_t(i / 2)], int(i % 2)); };
+  auto nibble = [&](int64_t i) { return v4::fp4_e2m1_get(v1.data.data(), i); };
   const Tensor e = r.read_rows("/v1", 2, 3);
   EXPECT_EQ(e.shape, (std::vector<int64_t>{3}));
   EXPECT_EQ(e.data, (std::vector<uint8_t>{v4::fp4_e2m1_pack(nibble(2), nibble(3)), v4::fp4_e2m1_pack(nibble(4), 0)}));

@@ -46,15 +46,15 @@ __global__ void cast_kernel(const float* x, long long n, C* codes, float* values
 // e2m1x2: one thread per stored byte of rows of `last` elements; element 2k of a row in the low nibble,
 // an odd row's last high nibble 0 (reference/tensor.h).
 __global__ void cast_e2m1_kernel(const float* x, long long rows, long long last, uint8_t* packed, float* values) {
-  const long long per_row = (last + 1) / 2;
+  const long long per_row = fp4_e2m1_row_bytes(last);
   const long long j = (long long)blockIdx.x * blockDim.x + threadIdx.x;
   if (j >= rows * per_row) return;
   const long long r = j / per_row, c0 = 2 * (j % per_row);
-  uint8_t byte = 0;
+  uint8_t byte = 0;  // elements c0, c0+1 of row r: positions 0 and 1 of a one-byte row
   for (int h = 0; h < 2 && c0 + h < last; ++h) {
-    const uint32_t code = fp4_e2m1_encode(x[r * last + c0 + h]);
-    byte |= uint8_t(code << (4 * h));
-    values[r * last + c0 + h] = fp4_e2m1_decode(uint8_t(code));
+    const uint8_t code = fp4_e2m1_encode(x[r * last + c0 + h]);
+    fp4_e2m1_set(&byte, h, code);
+    values[r * last + c0 + h] = fp4_e2m1_decode(code);
   }
   packed[j] = byte;
 }
@@ -68,7 +68,7 @@ GpuOutputs run_cast(const GpuInputs& in, Recipe) {
   dx.upload(x.data.data());
   if constexpr (F == Fmt::e2m1x2) {
     const long long last = x.shape.empty() ? 1 : x.shape.back(), rows = last ? n / last : 0;
-    cast_e2m1_kernel<<<grid_for(rows * ((last + 1) / 2)), 256>>>(dx.as<float>(), rows, last, dc.as<uint8_t>(),
+    cast_e2m1_kernel<<<grid_for(rows * fp4_e2m1_row_bytes(last)), 256>>>(dx.as<float>(), rows, last, dc.as<uint8_t>(),
                                                                  dv.as<float>());
   } else if constexpr (F == Fmt::bf16) {
     cast_kernel<F><<<grid_for(n), 256>>>(dx.as<float>(), n, dc.as<uint16_t>(), dv.as<float>());

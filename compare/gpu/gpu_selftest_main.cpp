@@ -6,7 +6,7 @@
 //   v4oracle_gpu_selftest --exhaustive [--op NAME ...] [--stride S]
 //       the ops whose only input is float32 `x` (format casts, portable math) over every float32 bit
 //       pattern (S > 1: every S-th chunk of 2^24), plus the shared format definitions vs the hardware
-//       conversion instructions. Prints a table (docs/gpu.md).
+//       conversion instructions (with --op, only if --hardware is given). Prints a table (docs/gpu.md).
 // Exit: 0 all bit-equal, 1 any difference, 2 bad usage, 3 CUDA or internal error.
 #include <unistd.h>
 
@@ -42,11 +42,12 @@ struct Args {
   Recipe recipe = Recipe::canonical;
   std::string out_dir;
   bool exhaustive = false;
+  bool hardware = false;  // exhaustive: the hardware conversion check even when --op selects ops
   uint32_t stride = 1;
 };
 
 [[noreturn]] void usage(const char* argv0, const std::string& why) {
-  std::fprintf(stderr, "%s: %s\nusage: %s [--exhaustive [--stride S]] [--op NAME ...] [--seed S] [--shape k=v ...] "
+  std::fprintf(stderr, "%s: %s\nusage: %s [--exhaustive [--stride S] [--hardware]] [--op NAME ...] [--seed S] [--shape k=v ...] "
                "[--recipe R] [--out-dir DIR]\n", argv0, why.c_str(), argv0);
   std::exit(2);
 }
@@ -64,6 +65,7 @@ Args parse(int argc, char** argv) {
     else if (s == "--stride") a.stride = uint32_t(std::stoul(next()));
     else if (s == "--out-dir") a.out_dir = next();
     else if (s == "--exhaustive") a.exhaustive = true;
+    else if (s == "--hardware") a.hardware = true;
     else if (s == "--recipe") {
       const auto r = recipe_parse(next());
       if (!r) usage(argv[0], "unknown recipe");
@@ -198,7 +200,7 @@ int run_exhaustive(const Args& a) {
     }
     std::fprintf(stderr, "  %s done, %.0f s\n", g->name.c_str(), seconds_since(t0));
   }
-  if (a.ops.empty()) {  // the hardware conversion instructions vs the shared definitions
+  if (a.ops.empty() || a.hardware) {  // the hardware conversion instructions vs the shared definitions
     unsigned long long mis[3] = {0, 0, 0};
     uint32_t first[3] = {0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu};
     unsigned long long inputs = 0;

@@ -1,34 +1,17 @@
 // pmath: GPU runners of the portable float32 math ops (y = f(x) element-wise), evaluated with the same
-// reference/pmath.h the CPU uses. The self-test compares them with the CPU ops over all 2^32 inputs.
+// reference/pmath.h the CPU uses, through the one function list (reference/pmath_table.h). The self-test
+// compares them with the CPU ops over all 2^32 inputs.
 #include "compare/gpu/device.cuh"
 #include "compare/gpu/gpu_op.h"
-#include "compare/gpu/pmath.h"
-#include "reference/pmath.h"
+#include "reference/pmath_table.h"
 
 namespace v4::gpu {
 
 namespace {
 
-__device__ float pmath_dispatch(int fn, float x) {
-  switch (fn) {
-    case 0: return pmath::exp(x);
-    case 1: return pmath::exp2(x);
-    case 2: return pmath::log(x);
-    case 3: return pmath::log1p(x);
-    case 4: return pmath::expm1(x);
-    case 5: return pmath::sigmoid(x);
-    case 6: return pmath::silu(x);
-    case 7: return pmath::softplus(x);
-    case 8: return pmath::rsqrt(x);
-    case 9: return pmath::sqrt(x);
-    case 10: return pmath::sin(x);
-    default: return pmath::cos(x);
-  }
-}
-
 __global__ void pmath_kernel(int fn, const float* x, long long n, float* y) {
   const long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-  if (i < n) y[i] = pmath_dispatch(fn, x[i]);
+  if (i < n) y[i] = pmath_eval(fn, x[i]);
 }
 
 GpuOutputs run_pmath(int fn, const GpuInputs& in) {
@@ -49,7 +32,7 @@ GpuOutputs run_pmath(int fn, const GpuInputs& in) {
 std::vector<GpuOp> gpu_ops_pmath() {
   std::vector<GpuOp> ops;
   for (int fn = 0; fn < kPmathCount; ++fn)
-    ops.push_back({kPmathNames[fn], [fn](const GpuInputs& in, Recipe) { return run_pmath(fn, in); }});
+    ops.push_back({kPmathTable[fn].name, [fn](const GpuInputs& in, Recipe) { return run_pmath(fn, in); }});
   return ops;
 }
 

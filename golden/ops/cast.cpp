@@ -2,7 +2,6 @@
 // cast_tensor, which the `cast` command shares (reference/formats.h, docs/formats.md).
 #include "golden/ops.h"
 
-#include <algorithm>
 #include <stdexcept>
 
 #include "reference/formats.h"
@@ -60,21 +59,16 @@ CastResult cast_tensor(const Tensor& x, Fmt to, Sat sat) {
       break;
     }
     case Fmt::e2m1x2: {
-      // Packed along the last dimension: element 2k of each row in the low nibble of byte k; one
-      // iteration per stored byte, so no two iterations write the same byte.
-      const int64_t last = x.shape.empty() ? 1 : x.shape.back();
-      const int64_t per_row = fmt_stored_len(Fmt::e2m1x2, last), bytes = last ? (n / last) * per_row : 0;
+      // Packed along the last dimension (reference/formats.h: fp4_e2m1_set); rows are independent.
+      const int64_t last = x.shape.empty() ? 1 : x.shape.back(), rows = last ? n / last : 0;
+      const int64_t row_bytes = fp4_e2m1_row_bytes(last);
 #pragma omp parallel for schedule(static)
-      for (int64_t j = 0; j < bytes; ++j) {
-        const int64_t row = j / per_row, c0 = 2 * (j % per_row);
-        uint8_t byte = 0;
-        for (int64_t col = c0; col < std::min(c0 + 2, last); ++col) {
+      for (int64_t row = 0; row < rows; ++row)
+        for (int64_t col = 0; col < last; ++col) {
           const uint8_t code = fp4_e2m1_encode(xp[row * last + col]);
-          byte |= uint8_t(code << (4 * (col - c0)));
+          fp4_e2m1_set(r.codes.data.data() + row * row_bytes, col, code);
           vp[row * last + col] = fp4_e2m1_decode(code);
         }
-        r.codes.data[size_t(j)] = byte;
-      }
       break;
     }
     default:

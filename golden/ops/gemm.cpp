@@ -30,13 +30,13 @@ OpSpec fp8_gemm_op(bool fp4) {
   op.make_inputs = [fp4](uint64_t seed, const ShapeParams& p) {
     const int64_t M = param(p, "M"), N = param(p, "N"), K = param(p, "K");
     std::vector<NamedTensor> v;
-    v.push_back({"a", random_e4m3(seed, "a", {M, K}), {"/a_scale", {1, 128}}});
+    v.push_back({"a", random_e4m3(seed, "a", {M, K}), {"/a_scale", {1, kFp8Block}}});
     v.push_back({"a_scale", random_ue8m0(seed, "a_scale", {M, ceil_div(K, kFp8Block)})});
     if (fp4) {
       v.push_back({"b", random_e2m1x2(seed, "b", {N, K}), {"/b_scale", {1, 32}}});
       v.push_back({"b_scale", random_ue8m0(seed, "b_scale", {N, ceil_div(K, kFp4Block)})});
     } else {
-      v.push_back({"b", random_e4m3(seed, "b", {N, K}), {"/b_scale", {128, 128}}});
+      v.push_back({"b", random_e4m3(seed, "b", {N, K}), {"/b_scale", {kFp8Block, kFp8Block}}});
       v.push_back({"b_scale", random_ue8m0(seed, "b_scale", {ceil_div(N, kFp8Block), ceil_div(K, kFp8Block)})});
     }
     return v;
@@ -47,13 +47,13 @@ OpSpec fp8_gemm_op(bool fp4) {
     const Tensor& b = in.get("b", fp4 ? Fmt::e2m1x2 : Fmt::e4m3fn);
     const Tensor& bs = in.get("b_scale", Fmt::ue8m0);
     const GemmDims d = gemm_dims(in, a, b);
-    if (d.K % 128) in.fail("a", "K = " + std::to_string(d.K) + " is not a multiple of 128");
+    if (d.K % kFp8Block) in.fail("a", "K = " + std::to_string(d.K) + " is not a multiple of " + std::to_string(kFp8Block));
     in.require_rank("a_scale", as, 2);
     in.require_rank("b_scale", bs, 2);
     in.require_dim("a_scale", as, 0, d.M, "one row per row of a");
-    in.require_dim("a_scale", as, 1, d.K / 128, "one scale per 128 K");
-    in.require_dim("b_scale", bs, 0, fp4 ? d.N : ceil_div(d.N, 128), fp4 ? "one row per row of b" : "one row per 128 rows of b");
-    in.require_dim("b_scale", bs, 1, fp4 ? d.K / 32 : d.K / 128, fp4 ? "one scale per 32 K" : "one scale per 128 K");
+    in.require_dim("a_scale", as, 1, d.K / kFp8Block, "one scale per 128 K");
+    in.require_dim("b_scale", bs, 0, fp4 ? d.N : ceil_div(d.N, kFp8Block), fp4 ? "one row per row of b" : "one row per 128 rows of b");
+    in.require_dim("b_scale", bs, 1, fp4 ? d.K / kFp4Block : d.K / kFp8Block, fp4 ? "one scale per 32 K" : "one scale per 128 K");
     Tensor c = Tensor::make(Fmt::bf16, {d.M, d.N});
     (fp4 ? fp4_gemm : fp8_gemm)(a.as<uint8_t>(), as.as<uint8_t>(), b.as<uint8_t>(), bs.as<uint8_t>(), d.M, d.N, d.K, r,
                                 c.as<uint16_t>());

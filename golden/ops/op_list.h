@@ -12,6 +12,17 @@
   X(hadamard)          \
   X(gemm)              \
   X(pmath)             \
+  X(sinkhorn)          \
+  X(mhc_pre)           \
+  X(mhc_post)          \
+  X(mhc_head)          \
+  X(moe_gate)          \
+  X(hash_router)       \
+  X(moe_combine)       \
+  X(expert_ffn)        \
+  X(shared_expert)     \
+  X(moe_layer)         \
+  X(embed)             \
   X(newton_schulz)     \
   X(muon)              \
   X(adamw)             \

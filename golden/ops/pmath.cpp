@@ -2,6 +2,7 @@
 #include "golden/ops.h"
 
 #include "reference/pmath.h"
+#include "reference/pmath_table.h"
 #include "reference/random_tensor.h"
 
 namespace v4::golden {
@@ -33,12 +34,9 @@ OpSpec math_op(const char* name) {
 }  // namespace
 
 std::vector<OpSpec> ops_pmath() {
-  return {
-      math_op<pmath::exp>("exp"),         math_op<pmath::exp2>("exp2"),   math_op<pmath::log>("log"),
-      math_op<pmath::log1p>("log1p"),     math_op<pmath::expm1>("expm1"), math_op<pmath::sigmoid>("sigmoid"),
-      math_op<pmath::silu>("silu"),       math_op<pmath::softplus>("softplus"), math_op<pmath::rsqrt>("rsqrt"),
-      math_op<pmath::sqrt>("sqrt"),       math_op<pmath::sin>("sin"),     math_op<pmath::cos>("cos"),
-  };
+#define V4_MATH_OP(f, kind) math_op<pmath::f>(#f),
+  return {V4_PMATH_FUNCTIONS(V4_MATH_OP)};
+#undef V4_MATH_OP
 }
 
 }  // namespace v4::golden
