@@ -11,6 +11,7 @@ namespace {
 struct OpArgs {
   std::string name, inputs, recipe = "canonical", out;
   uint64_t seed = 0;
+  int64_t steps = 0;
   std::vector<std::string> shape;
 };
 
@@ -40,14 +41,19 @@ void register_op(CLI::App& app) {
   CLI::Option* inputs = sub->add_option("--inputs", args->inputs, "replay the inputs of this HDF5 file");
   CLI::Option* seed = sub->add_option("--seed", args->seed, "generate inputs from this seed");
   sub->add_option("--shape", args->shape, "shape parameters for --seed, e.g. M=64 N=128 K=256");
+  CLI::Option* steps = sub->add_option("--steps", args->steps, "optimizer ops: run N steps (same as --shape steps=N)");
   sub->add_option("--recipe", args->recipe, "GEMM recipe")->check(CLI::IsMember({"canonical", "hopper", "exact"}));
   sub->add_option("-o,--output", args->out, "output HDF5 file")->required();
   inputs->excludes(seed);
-  sub->callback([args, inputs, seed, sub] {
+  sub->callback([args, inputs, seed, steps, sub] {
     const golden::OpSpec* op = golden::op_find(args->name);
     if (!op) throw std::invalid_argument("op: unknown component '" + args->name + "' (see `v4oracle list`)");
     if (!*inputs && !*seed) throw std::invalid_argument("op: give --inputs FILE or --seed S");
     if (*inputs && !args->shape.empty()) throw std::invalid_argument("op: --shape only applies with --seed");
+    if (*steps) {
+      if (*inputs) throw std::invalid_argument("op: --steps only applies with --seed (a replay takes its steps from g)");
+      args->shape.push_back("steps=" + std::to_string(args->steps));
+    }
     const bool recipe_given = sub->count("--recipe") > 0;
     if (recipe_given && !op->has_recipe)
       throw std::invalid_argument("op: " + op->name + " has one definition and takes no --recipe");

@@ -48,6 +48,18 @@ std::pair<int64_t, int64_t> OpInputs::rows_last(const std::string& name, const T
   return {n == 0 ? 0 : t.numel() / n, n};
 }
 
+float OpInputs::get_f32_scalar(const std::string& name) const {
+  const Tensor& t = get(name, Fmt::f32);
+  if (!t.shape.empty()) fail(name, "expected a scalar (rank 0), found rank " + std::to_string(t.shape.size()));
+  return t.as<float>()[0];
+}
+
+int32_t OpInputs::get_i32_scalar(const std::string& name) const {
+  const Tensor& t = get(name, Fmt::i32);
+  if (!t.shape.empty()) fail(name, "expected a scalar (rank 0), found rank " + std::to_string(t.shape.size()));
+  return t.as<int32_t>()[0];
+}
+
 // Every stem's registration function, declared and concatenated from the one list.
 #define V4_DECLARE_OPS(stem) std::vector<OpSpec> ops_##stem();
 V4_OP_STEMS(V4_DECLARE_OPS)

@@ -43,6 +43,9 @@ class OpInputs {
   void require_dim(const std::string& name, const Tensor& t, size_t axis, int64_t want, const std::string& why) const;
   // Rows x last dim of a tensor of rank >= 1 (row-wise ops work on the last dimension).
   std::pair<int64_t, int64_t> rows_last(const std::string& name, const Tensor& t) const;
+  // The value of a rank-0 parameter dataset (a hyperparameter, a switch).
+  float get_f32_scalar(const std::string& name) const;
+  int32_t get_i32_scalar(const std::string& name) const;
 
  private:
   std::string origin_;

@@ -73,6 +73,19 @@ Tensor random_ue8m0(uint64_t seed, const std::string& name, std::vector<int64_t>
   return t;
 }
 
+Tensor random_normal_f32(uint64_t seed, const std::string& name, std::vector<int64_t> shape, float scale) {
+  Tensor t = Tensor::make(Fmt::f32, std::move(shape));
+  float* p = t.as<float>();
+  const uint64_t s = stream_of(name);
+  const float k = 1.7320508f * scale;  // fp32(sqrt(3)) · scale: unit variance times scale
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    float u = 0.0f;
+    for (uint64_t j = 0; j < 4; ++j) u += rng_uniform(seed, s, 4 * uint64_t(i) + j);
+    p[i] = (u - 2.0f) * k;
+  }
+  return t;
+}
+
 Tensor scalar_i32(int32_t v) {
   Tensor t = Tensor::make(Fmt::i32, {});
   t.as<int32_t>()[0] = v;

@@ -26,6 +26,10 @@ Tensor random_e4m3(uint64_t seed, const std::string& name, std::vector<int64_t> 
 Tensor random_e2m1x2(uint64_t seed, const std::string& name, std::vector<int64_t> shape);
 // ue8m0 scales 2^-7 .. 2^7 (codes 120..134): realistic, and no product leaves fp32 range.
 Tensor random_ue8m0(uint64_t seed, const std::string& name, std::vector<int64_t> shape);
+// float32 with a bell-shaped distribution of mean 0 and standard deviation `scale`: the Irwin-Hall sum of
+// four uniforms, (u1 + u2 + u3 + u4 − 2)·sqrt(3)·scale, evaluated in fp32 in that order (weights,
+// gradients, optimizer states: values of one magnitude, unlike random_f32's spread over 2^±8).
+Tensor random_normal_f32(uint64_t seed, const std::string& name, std::vector<int64_t> shape, float scale);
 // A rank-0 int32 tensor holding v (scalar parameters such as a block size).
 Tensor scalar_i32(int32_t v);
 // A rank-0 float32 tensor holding v (scalar hyperparameters such as an eps or a route scale).

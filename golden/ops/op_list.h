@@ -22,7 +22,7 @@
   X(expert_ffn)        \
   X(shared_expert)     \
   X(moe_layer)         \
-  X(embed)            \
+  X(embed)             \
   X(rmsnorm)           \
   X(rope)              \
   X(window_index)      \
@@ -32,4 +32,8 @@
   X(q_proj)            \
   X(kv_proj)           \
   X(output_proj)       \
-  X(attention_layer)
+  X(attention_layer)   \
+  X(newton_schulz)     \
+  X(muon)              \
+  X(adamw)             \
+  X(fp4_qat)
