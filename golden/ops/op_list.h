@@ -16,6 +16,7 @@
   X(mhc_pre)           \
   X(mhc_post)          \
   X(mhc_head)          \
+  X(lm_head)           \
   X(moe_gate)          \
   X(hash_router)       \
   X(moe_combine)       \
