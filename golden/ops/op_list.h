@@ -33,4 +33,5 @@
   X(q_proj)            \
   X(kv_proj)           \
   X(output_proj)       \
-  X(attention_layer)
+  X(attention_layer)   \
+  X(mtp)
