@@ -2,7 +2,6 @@
 #include "golden/ops.h"
 #include "golden/ops/attention_inputs.h"
 #include "golden/ops/mhc_inputs.h"
-#include "golden/ops/scalars.h"
 #include "reference/lm_head.h"
 #include "reference/random_tensor.h"
 
@@ -16,10 +15,7 @@ std::vector<OpSpec> ops_lm_head() {
   op.has_recipe = true;  // the hc_head mix and collapse, the norm's sum of squares, the logits GEMM
   op.make_inputs = [](uint64_t seed, const ShapeParams& p) {
     const int64_t d = param(p, "d");
-    std::vector<NamedTensor> v = mhc_seeded_streams(seed, p, param(p, "n"));
-    v.push_back({"scale", random_f32_scaled(seed, "scale", {1}, -8)});
-    v.push_back({"norm_eps", scalar_f32(kNormEps)});
-    v.push_back({"hc_eps", scalar_f32(kHcEps)});
+    std::vector<NamedTensor> v = mhc_seeded_head(seed, p);
     // norm: bf16 values near 1 (a trained RMSNorm weight); head: sd d^-1/2 so that a logit of the unit-RMS
     // normed x is about N(0, 1).
     v.push_back({"norm", attn_inputs::f32_uniform(seed, "norm", {d}, 0.1f, 1.0f)});
@@ -27,13 +23,8 @@ std::vector<OpSpec> ops_lm_head() {
     return v;
   };
   op.run = [](const OpInputs& in, Recipe r) {
-    const MhcInputs m = mhc_read_streams(in, false);
-    const Tensor& scale = in.get("scale", Fmt::f32);
-    in.require_rank("scale", scale, 1);
-    in.require_dim("scale", scale, 0, 1, "one gating factor");
-    MhcShape s = m.shape;
-    s.norm_eps = scalar_f32_input(in, "norm_eps");
-    s.hc_eps = scalar_f32_input(in, "hc_eps");
+    const MhcInputs m = mhc_read_head(in);
+    const MhcShape& s = m.shape;
     const float* norm = attn_inputs::f32_vec_in(in, "norm", s.d);
     const Tensor& head = in.get("head", Fmt::bf16);
     in.require_rank("head", head, 2);
@@ -41,7 +32,7 @@ std::vector<OpSpec> ops_lm_head() {
     const int64_t V = head.shape[0];
     Tensor logits = Tensor::make(Fmt::f32, {s.T, V}), y = Tensor::make(Fmt::bf16, {s.T, s.d}),
            x = Tensor::make(Fmt::bf16, {s.T, s.d});
-    const LmHeadWeights W{m.fn->as<float>(), m.base->as<float>(), scale.as<float>(), norm, head.as<uint16_t>(), V};
+    const LmHeadWeights W{m.fn->as<float>(), m.base->as<float>(), m.scale->as<float>(), norm, head.as<uint16_t>(), V};
     lm_head(m.R->as<uint16_t>(), W, s, r, logits.as<float>(), y.as<uint16_t>(), x.as<uint16_t>());
     return std::vector<NamedTensor>{{"logits", std::move(logits)}, {"y", std::move(y)}, {"x", std::move(x)}};
   };

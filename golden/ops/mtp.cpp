@@ -41,10 +41,9 @@ std::vector<OpSpec> ops_mtp() {
                  {"R", 128}, {"win", 8}, {"I", 128}, {"E", 8}, {"topk", 2}, {"V", 64}, {"quant", 1}};
   op.has_recipe = true;
   op.make_inputs = [](uint64_t seed, const ShapeParams& p) {
-    const int64_t T = param(p, "T"), n = param(p, "n"), d = param(p, "d"), H = param(p, "H"), c = param(p, "c"),
-                  dc = param(p, "dc"), g = param(p, "g"), R = param(p, "R"), I = param(p, "I"), E = param(p, "E"),
+    const int64_t T = param(p, "T"), n = param(p, "n"), d = param(p, "d"), I = param(p, "I"), E = param(p, "E"),
                   V = param(p, "V");
-    const float sd = 1.0f / std::sqrt(float(d)), sdc = 1.0f / std::sqrt(float(dc));
+    const float sd = 1.0f / std::sqrt(float(d));
     const int64_t mw = (2 + n) * n;
     std::vector<NamedTensor> v{{"Hm", random_bf16(seed, "Hm", {T, n, d})},
                                {"ids", seeded_token_ids(seed, T, V)},
@@ -63,14 +62,7 @@ std::vector<OpSpec> ops_mtp() {
     ai::push_fp8_weight(v, seed, "h_proj", d, d, sd);
     push_mhc(v, seed, "hc_attn", mw, n * d, 3);
     v.push_back({"attn_norm", ai::f32_uniform(seed, "attn_norm", {d}, 0.1f, 1.0f)});
-    v.push_back({"q_norm", ai::f32_uniform(seed, "q_norm", {dc}, 0.1f, 1.0f)});
-    v.push_back({"kv_norm", ai::f32_uniform(seed, "kv_norm", {c}, 0.1f, 1.0f)});
-    v.push_back({"attn_sink", ai::f32_uniform(seed, "attn_sink", {H}, 1.0f)});
-    ai::push_fp8_weight(v, seed, "wq_a", dc, d, sd);
-    ai::push_fp8_weight(v, seed, "wq_b", H * c, dc, sdc);
-    ai::push_fp8_weight(v, seed, "wkv", c, d, sd);
-    v.push_back({"wo_a", ai::bf16_uniform(seed, "wo_a", {g * R, H * c / g}, 1.0f / std::sqrt(float(H * c / g)))});
-    ai::push_fp8_weight(v, seed, "wo_b", d, g * R, 1.0f / std::sqrt(float(g * R)));
+    ai::push_attention_core(v, seed, p);
     ai::push_rope_table(v, 0, T);
     push_mhc(v, seed, "hc_ffn", mw, n * d, 3);
     v.push_back({"ffn_norm", ai::f32_uniform(seed, "ffn_norm", {d}, 0.1f, 1.0f)});
@@ -126,24 +118,7 @@ std::vector<OpSpec> ops_mtp() {
     W.h_proj = ai::fp8_weight_in(in, "h_proj", d, d);
     W.hc_attn = read_mhc(in, "hc_attn", mw, n * d, 3);
     W.attn_norm = ai::f32_vec_in(in, "attn_norm", d);
-    // The SWA-only attention weights, read and checked as attention_swa reads them.
-    W.attn.q_norm = ai::f32_vec_in(in, "q_norm", -1);
-    cfg.attn.dc = in.get("q_norm", Fmt::f32).shape[0];
-    W.attn.kv_norm = ai::f32_vec_in(in, "kv_norm", -1);
-    cfg.attn.c = in.get("kv_norm", Fmt::f32).shape[0];
-    if (cfg.attn.c <= 64 || (cfg.attn.c - 64) % 64) in.fail("kv_norm", "head dim must be 64 RoPE dims + a multiple of 64");
-    W.attn.attn_sink = ai::f32_vec_in(in, "attn_sink", -1);
-    cfg.attn.H = in.get("attn_sink", Fmt::f32).shape[0];
-    W.attn.wq_a = ai::fp8_weight_in(in, "wq_a", cfg.attn.dc, d);
-    W.attn.wq_b = ai::fp8_weight_in(in, "wq_b", cfg.attn.H * cfg.attn.c, cfg.attn.dc);
-    W.attn.wkv = ai::fp8_weight_in(in, "wkv", cfg.attn.c, d);
-    const Tensor& wo_a = ai::bf16_mat_in(in, "wo_a", -1, -1);
-    if (wo_a.shape[1] <= 0 || (cfg.attn.H * cfg.attn.c) % wo_a.shape[1]) in.fail("wo_a", "columns must divide H*c");
-    cfg.attn.g = cfg.attn.H * cfg.attn.c / wo_a.shape[1];
-    if (wo_a.shape[0] % cfg.attn.g) in.fail("wo_a", "rows must be g*R");
-    cfg.attn.R = wo_a.shape[0] / cfg.attn.g;
-    W.attn.wo_a = wo_a.as<uint16_t>();
-    W.attn.wo_b = ai::fp8_weight_in(in, "wo_b", d, cfg.attn.g * cfg.attn.R);
+    ai::read_attention_core(in, cfg.attn, W.attn);  // the SWA-only layer's weights, as attention_swa reads them
     const RopeTable tab = ai::rope_table_in(in);
     if (tab.positions < T) in.fail("cos", "the table must cover the T positions");
     W.hc_ffn = read_mhc(in, "hc_ffn", mw, n * d, 3);
