@@ -31,7 +31,9 @@ void lm_head(const uint16_t* R, const LmHeadWeights& W, const MhcShape& s, Recip
   std::vector<float> part(static_cast<size_t>(T * chunk));  // [T, chunk]
   for (int64_t v0 = 0; v0 < V; v0 += chunk) {
     const int64_t nv = std::min(chunk, V - v0);
-    for (int64_t i = 0; i < nv * d; ++i) hf[i] = bf16_decode(W.head[v0 * d + i]);
+    float* h = hf.data();
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < nv * d; ++i) h[i] = bf16_decode(W.head[v0 * d + i]);  // independent elements
     f32_gemm(xf.data(), hf.data(), T, nv, d, r, part.data());
     for (int64_t t = 0; t < T; ++t) std::copy_n(&part[t * nv], nv, &logits[t * V + v0]);
   }
