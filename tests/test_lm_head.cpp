@@ -98,8 +98,8 @@ TEST(LmHead, IdentityLikeHeadGivesExactIntegerLogits) {
 
 // Random inputs: x within the bf16 bound of a double RMSNorm of the returned y, and every logit within the
 // d-term fp32 dot-product bound gamma_d·Σ|x_i·h_i| of the double dot product of the returned x with the head
-// (both operands are bf16 values, so each product is exact in double, and the double sum of d = 192
-// products of 16-bit significands spanning a few binades is exact).
+// (both operands are bf16 values, so each product is exact in double; the double sum adds at most
+// d·2^-53·Σ|x_i·h_i|, and the extra u·|e| covers the fp32 rounding of the exact-recipe result).
 TEST(LmHead, RandomInputsMatchDoublePrecision) {
   Case c = random_case(4, 192, 50, 21);
   for (Recipe r : kAllRecipes) {
