@@ -9,10 +9,7 @@
 #include <cmath>
 #include <vector>
 
-#include "reference/act_quant.h"
 #include "reference/expert_ffn.h"
-#include "reference/weight_dequant.h"
-#include "reference/weights.h"
 #include "tests/support/moe_support.h"
 
 using namespace v4;
@@ -20,32 +17,9 @@ using namespace v4::testsupport;
 
 namespace {
 
-struct Expert {
-  int64_t T = 0, d = 0, I = 0;
-  std::vector<uint8_t> w1, s1, w3, s3, w2, s2;
-  std::vector<uint16_t> d1, d3, d2;  // dequantized bf16 [I, d], [I, d], [d, I]
-  ExpertFp4Weights fp4() const { return {w1.data(), s1.data(), w3.data(), s3.data(), w2.data(), s2.data()}; }
-  ExpertBf16Weights bf16() const { return {d1.data(), d3.data(), d2.data()}; }
-};
+using Expert = ExpertStore;
 
-Expert make_expert(int64_t T, int64_t d, int64_t I, int32_t e) {
-  Expert x;
-  x.T = T;
-  x.d = d;
-  x.I = I;
-  auto fp4 = [&](const char* name, int64_t N, int64_t K, std::vector<uint8_t>& w, std::vector<uint8_t>& s,
-                 std::vector<uint16_t>& deq) {
-    w.resize(N * K / 2);
-    s.resize(N * K / 32);
-    deq.resize(N * K);
-    weights_fp4({2024, 3, e}, name, N, K, w.data(), s.data());
-    weight_dequant_fp4(w.data(), s.data(), N, K, deq.data());
-  };
-  fp4("ffn.experts.w1", I, d, x.w1, x.s1, x.d1);
-  fp4("ffn.experts.w3", I, d, x.w3, x.s3, x.d3);
-  fp4("ffn.experts.w2", d, I, x.w2, x.s2, x.d2);
-  return x;
-}
+Expert make_expert(int64_t T, int64_t d, int64_t I, int32_t e) { return make_expert_store({2024, 3, e}, false, T, d, I); }
 
 struct Trace {
   std::vector<uint16_t> g, u, h, y;
@@ -58,41 +32,10 @@ Trace run_fp4(const Expert& e, const std::vector<uint16_t>& x, const std::vector
   return t;
 }
 
-// Dequantized act_quant of rows [T, n]: fp8(q)·s exactly, in double.
-std::vector<double> quantized(const std::vector<uint16_t>& a, int64_t T, int64_t n) {
-  std::vector<uint8_t> q(T * n), s(T * n / 128);
-  act_quant(a.data(), T, n, 128, q.data(), s.data());
-  std::vector<double> v(T * n);
-  for (int64_t i = 0; i < T * n; ++i) v[i] = double(fp8_e4m3_decode(q[i])) * ue8m0_decode(s[(i / n) * (n / 128) + (i % n) / 128]);
-  return v;
-}
-
-// C = A·Bᵀ in double with the sum of |terms| per output: A [T, K] (double), B [N, K] bf16.
-void dot_rows(const std::vector<double>& A, const std::vector<uint16_t>& B, int64_t T, int64_t N, int64_t K,
-              std::vector<double>& c, std::vector<double>& mag) {
-  c.assign(T * N, 0.0);
-  mag.assign(T * N, 0.0);
-  for (int64_t t = 0; t < T; ++t)
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t k = 0; k < K; ++k) {
-        const double p = A[t * K + k] * bf(B[n * K + k]);
-        c[t * N + n] += p;
-        mag[t * N + n] += std::abs(p);
-      }
-}
-
 // Bound of an FP4×FP8 canonical GEMM output before its bf16 rounding: each 32-block partial times the
 // activation scale is rounded once to fp32 (u·|term sum|) and each promotion fma rounds once (u·|acc|,
 // |acc| <= sum|terms|): |acc - exact| <= u·(1 + K/32)·sum|terms|. Exact recipe: rounded once, directly to bf16.
 double fp4_bound(Recipe r, int64_t K, double mag) { return r == Recipe::exact ? 0.0 : 1.001 * kU32 * (1.0 + double(K) / 32) * mag; }
-
-double swiglu_exact(double g, double u, double w, double limit) {
-  if (limit > 0) {
-    u = std::min(std::max(u, -limit), limit);
-    g = std::min(g, limit);
-  }
-  return w * (g / (1 + std::exp(-g))) * u;
-}
 
 }  // namespace
 
@@ -103,7 +46,7 @@ TEST(ExpertFfn, Fp4StagesMatchDoublePrecisionOnTheDequantizedWeights) {
   for (Recipe r : {Recipe::canonical, Recipe::exact}) {
     const Trace t = run_fp4(e, x, rw, r);
     std::vector<double> c, mag;
-    const std::vector<double> xq = quantized(x, e.T, e.d);
+    const std::vector<double> xq = act_quant_dequantized(x, e.T, e.d);
     for (auto [out, W] : {std::pair{&t.g, &e.d1}, std::pair{&t.u, &e.d3}}) {
       dot_rows(xq, *W, e.T, e.I, e.d, c, mag);
       for (int64_t i = 0; i < e.T * e.I; ++i)
@@ -115,7 +58,7 @@ TEST(ExpertFfn, Fp4StagesMatchDoublePrecisionOnTheDequantizedWeights) {
       ASSERT_TRUE(bf16_within(t.h[i], h, 3.01 * kU32 * std::abs(h))) << "h " << i;
     }
     // Down projection from the reference's own h.
-    dot_rows(quantized(t.h, e.T, e.I), e.d2, e.T, e.d, e.I, c, mag);
+    dot_rows(act_quant_dequantized(t.h, e.T, e.I), e.d2, e.T, e.d, e.I, c, mag);
     for (int64_t i = 0; i < e.T * e.d; ++i)
       ASSERT_TRUE(bf16_within(t.y[i], c[i], fp4_bound(r, e.I, mag[i]))) << recipe_name(r) << " y " << i;
   }

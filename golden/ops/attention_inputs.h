@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "golden/ops.h"
+#include "reference/attention_layer.h"
 #include "reference/blocks.h"
 #include "reference/formats.h"
 #include "reference/linear.h"
@@ -82,6 +83,23 @@ inline void push_rope_table(std::vector<NamedTensor>& v, int64_t ratio, int64_t 
   rope_table(p, P, c.as<float>(), s.as<float>());
   v.push_back({"cos", std::move(c)});
   v.push_back({"sin", std::move(s)});
+}
+
+// The weights every attention layer type has, seeded from the shape parameters d, H, c, dc, g, R:
+// q_norm, kv_norm, attn_sink, wq_a, wq_b, wkv (+ _scale), wo_a bf16, wo_b (+ _scale), in the order
+// read_attention_core reads them.
+inline void push_attention_core(std::vector<NamedTensor>& v, uint64_t seed, const ShapeParams& p) {
+  const int64_t d = param(p, "d"), H = param(p, "H"), c = param(p, "c"), dc = param(p, "dc"), g = param(p, "g"),
+                R = param(p, "R");
+  const float sd = 1.0f / std::sqrt(float(d)), sdc = 1.0f / std::sqrt(float(dc));
+  v.push_back({"q_norm", f32_uniform(seed, "q_norm", {dc}, 0.1f, 1.0f)});
+  v.push_back({"kv_norm", f32_uniform(seed, "kv_norm", {c}, 0.1f, 1.0f)});
+  v.push_back({"attn_sink", f32_uniform(seed, "attn_sink", {H}, 1.0f)});
+  push_fp8_weight(v, seed, "wq_a", dc, d, sd);
+  push_fp8_weight(v, seed, "wq_b", H * c, dc, sdc);
+  push_fp8_weight(v, seed, "wkv", c, d, sd);
+  v.push_back({"wo_a", bf16_uniform(seed, "wo_a", {g * R, H * c / g}, 1.0f / std::sqrt(float(H * c / g)))});
+  push_fp8_weight(v, seed, "wo_b", d, g * R, 1.0f / std::sqrt(float(g * R)));
 }
 
 // Orders generated inputs as `run` reads them (a replay file lists the consumed inputs in reading order,
@@ -161,6 +179,28 @@ inline const Tensor& f32_mat_in(const OpInputs& in, const std::string& name, int
   if (rows >= 0) in.require_dim(name, t, 0, rows, "rows");
   if (cols >= 0) in.require_dim(name, t, 1, cols, "columns");
   return t;
+}
+
+// Reads and checks the weights of push_attention_core, taking dc, c, H, g, R from their shapes (cfg.d set).
+inline void read_attention_core(const OpInputs& in, AttentionConfig& cfg, AttentionWeights& W) {
+  const int64_t d = cfg.d;
+  W.q_norm = f32_vec_in(in, "q_norm", -1);
+  cfg.dc = in.get("q_norm", Fmt::f32).shape[0];
+  W.kv_norm = f32_vec_in(in, "kv_norm", -1);
+  cfg.c = in.get("kv_norm", Fmt::f32).shape[0];
+  if (cfg.c <= 64 || (cfg.c - 64) % 64) in.fail("kv_norm", "head dim must be 64 RoPE dims + a multiple of 64");
+  W.attn_sink = f32_vec_in(in, "attn_sink", -1);
+  cfg.H = in.get("attn_sink", Fmt::f32).shape[0];
+  W.wq_a = fp8_weight_in(in, "wq_a", cfg.dc, d);
+  W.wq_b = fp8_weight_in(in, "wq_b", cfg.H * cfg.c, cfg.dc);
+  W.wkv = fp8_weight_in(in, "wkv", cfg.c, d);
+  const Tensor& wo_a = bf16_mat_in(in, "wo_a", -1, -1);
+  if (wo_a.shape[1] <= 0 || (cfg.H * cfg.c) % wo_a.shape[1]) in.fail("wo_a", "columns must divide H*c");
+  cfg.g = cfg.H * cfg.c / wo_a.shape[1];
+  if (wo_a.shape[0] % cfg.g) in.fail("wo_a", "rows must be g*R");
+  cfg.R = wo_a.shape[0] / cfg.g;
+  W.wo_a = wo_a.as<uint16_t>();
+  W.wo_b = fp8_weight_in(in, "wo_b", d, cfg.g * cfg.R);
 }
 
 }  // namespace v4::golden::attn_inputs

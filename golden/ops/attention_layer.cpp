@@ -22,18 +22,11 @@ OpSpec attention_op(const char* name, int64_t ratio) {
                  {"kv_fp8_sim", 1}, {"index_fp4_sim", 1}};
   op.has_recipe = true;
   op.make_inputs = [ratio](uint64_t seed, const ShapeParams& p) {
-    const int64_t T = param(p, "T"), d = param(p, "d"), H = param(p, "H"), c = param(p, "c"), dc = param(p, "dc"),
-                  g = param(p, "g"), R = param(p, "R"), nI = param(p, "nI"), cI = param(p, "cI");
+    const int64_t T = param(p, "T"), d = param(p, "d"), c = param(p, "c"), dc = param(p, "dc"), nI = param(p, "nI"),
+                  cI = param(p, "cI");
     const float sd = 1.0f / std::sqrt(float(d)), sdc = 1.0f / std::sqrt(float(dc));
     std::vector<NamedTensor> v{{"x", ai::bf16_uniform(seed, "x", {T, d}, 1.0f)}};
-    ai::push_fp8_weight(v, seed, "wq_a", dc, d, sd);
-    v.push_back({"q_norm", ai::f32_uniform(seed, "q_norm", {dc}, 0.1f, 1.0f)});
-    ai::push_fp8_weight(v, seed, "wq_b", H * c, dc, sdc);
-    ai::push_fp8_weight(v, seed, "wkv", c, d, sd);
-    v.push_back({"kv_norm", ai::f32_uniform(seed, "kv_norm", {c}, 0.1f, 1.0f)});
-    v.push_back({"attn_sink", ai::f32_uniform(seed, "attn_sink", {H}, 1.0f)});
-    v.push_back({"wo_a", ai::bf16_uniform(seed, "wo_a", {g * R, H * c / g}, 1.0f / std::sqrt(float(H * c / g)))});
-    ai::push_fp8_weight(v, seed, "wo_b", d, g * R, 1.0f / std::sqrt(float(g * R)));
+    ai::push_attention_core(v, seed, p);
     if (ratio) {
       const int64_t w = ratio == 4 ? 2 * c : c;
       v.push_back({"comp_wkv", ai::f32_uniform(seed, "comp_wkv", {w, d}, sd)});
@@ -70,23 +63,7 @@ OpSpec attention_op(const char* name, int64_t ratio) {
     if (cfg.win <= 0) in.fail("win", "must be positive");
     if (S < 1 || S > T) in.fail("prefill", "must be in [1, T]");
     AttentionWeights W{};
-    W.q_norm = ai::f32_vec_in(in, "q_norm", -1);
-    cfg.dc = in.get("q_norm", Fmt::f32).shape[0];
-    W.kv_norm = ai::f32_vec_in(in, "kv_norm", -1);
-    cfg.c = in.get("kv_norm", Fmt::f32).shape[0];
-    if (cfg.c <= 64 || (cfg.c - 64) % 64) in.fail("kv_norm", "head dim must be 64 RoPE dims + a multiple of 64");
-    W.attn_sink = ai::f32_vec_in(in, "attn_sink", -1);
-    cfg.H = in.get("attn_sink", Fmt::f32).shape[0];
-    W.wq_a = ai::fp8_weight_in(in, "wq_a", cfg.dc, d);
-    W.wq_b = ai::fp8_weight_in(in, "wq_b", cfg.H * cfg.c, cfg.dc);
-    W.wkv = ai::fp8_weight_in(in, "wkv", cfg.c, d);
-    const Tensor& wo_a = ai::bf16_mat_in(in, "wo_a", -1, -1);
-    if (wo_a.shape[1] <= 0 || (cfg.H * cfg.c) % wo_a.shape[1]) in.fail("wo_a", "columns must divide H*c");
-    cfg.g = cfg.H * cfg.c / wo_a.shape[1];
-    if (wo_a.shape[0] % cfg.g) in.fail("wo_a", "rows must be g*R");
-    cfg.R = wo_a.shape[0] / cfg.g;
-    W.wo_a = wo_a.as<uint16_t>();
-    W.wo_b = ai::fp8_weight_in(in, "wo_b", d, cfg.g * cfg.R);
+    ai::read_attention_core(in, cfg, W);
     const int64_t w = cfg.ratio == 4 ? 2 * cfg.c : cfg.c;
     if (cfg.ratio) {
       W.comp = {ai::f32_mat_in(in, "comp_wkv", w, d).as<float>(), ai::f32_mat_in(in, "comp_wgate", w, d).as<float>(),

@@ -27,9 +27,8 @@ std::vector<OpSpec> ops_expert_ffn() {
     return v;
   };
   op.run = [](const OpInputs& in, Recipe r) {
-    const Tensor& x = in.get("x", Fmt::bf16);
-    in.require_rank("x", x, 2);
-    const int64_t T = x.shape[0], d = x.shape[1];
+    const ExpertActivations x = read_expert_x(in);
+    const int64_t T = x.T, d = x.d;
     const Tensor& rw = in.get("route_w", Fmt::f32);
     in.require_rank("route_w", rw, 1);
     in.require_dim("route_w", rw, 0, T, "one routing weight per token");
@@ -37,16 +36,15 @@ std::vector<OpSpec> ops_expert_ffn() {
     const float limit = scalar_f32_input(in, "swiglu_limit");
     const bool quant = scalar_switch_input(in, "quant");
     const int64_t I = w.I;
-    Tensor y = Tensor::make(Fmt::bf16, {T, d}), g = Tensor::make(Fmt::bf16, {T, I}), u = Tensor::make(Fmt::bf16, {T, I}),
-           h = Tensor::make(Fmt::bf16, {T, I});
-    ExpertTrace tr{g.as<uint16_t>(), u.as<uint16_t>(), h.as<uint16_t>()};
+    ExpertOutputs out(T, d, I);
+    ExpertTrace tr = out.trace();
     if (quant) {
-      expert_ffn_fp4(x.as<uint16_t>(), rw.as<float>(), T, d, I, w.weights(), limit, r, y.as<uint16_t>(), &tr);
+      expert_ffn_fp4(x.data(), rw.as<float>(), T, d, I, w.weights(), limit, r, out.y.as<uint16_t>(), &tr);
     } else {
       const DequantizedExpert b(w.weights(), d, I);
-      expert_ffn_bf16(x.as<uint16_t>(), rw.as<float>(), T, d, I, b.weights(), limit, r, y.as<uint16_t>(), &tr);
+      expert_ffn_bf16(x.data(), rw.as<float>(), T, d, I, b.weights(), limit, r, out.y.as<uint16_t>(), &tr);
     }
-    return std::vector<NamedTensor>{{"y", std::move(y)}, {"gate", std::move(g)}, {"up", std::move(u)}, {"h", std::move(h)}};
+    return out.take();
   };
   return {op};
 }

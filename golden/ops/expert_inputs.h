@@ -1,6 +1,7 @@
-// Expert weight datasets shared by the expert ops (expert_ffn, shared_expert, moe_layer): FP4 routed
-// experts (w1, w3 [.., I, d], w2 [.., d, I] e2m1x2 with ue8m0 [.., N, K/32]) and the FP8 shared expert
-// (e4m3fn with 128×128 ue8m0 scales), seeded from the model weight generator, read and checked.
+// Datasets shared by the expert ops (expert_ffn, shared_expert, moe_layer): the activations x [T, d];
+// FP4 routed experts (w1, w3 [.., I, d], w2 [.., d, I] e2m1x2 with ue8m0 [.., N, K/32]) and the FP8 shared
+// expert (e4m3fn with 128×128 ue8m0 scales), seeded from the model weight generator, read and checked;
+// and the outputs of one expert (y and the gate/up/h trace).
 #pragma once
 #include <string>
 #include <vector>
@@ -49,6 +50,18 @@ inline std::vector<NamedTensor> seeded_fp8_expert(uint64_t seed, int64_t d, int6
     v.push_back({prefix + m + "_scale", std::move(s)});
   }
   return v;
+}
+
+// The activations x bf16 [T, d] (rank 2; T and d taken from it).
+struct ExpertActivations {
+  const Tensor* x;
+  int64_t T, d;
+  const uint16_t* data() const { return x->as<uint16_t>(); }
+};
+inline ExpertActivations read_expert_x(const OpInputs& in) {
+  const Tensor& x = in.get("x", Fmt::bf16);
+  in.require_rank("x", x, 2);
+  return {&x, x.shape[0], x.shape[1]};
 }
 
 // Reads w1, w3, w2 and their scales (names prefixed); E > 0: stacked [E, ...]. Checks every shape
@@ -117,6 +130,20 @@ inline Fp8ExpertInputs read_fp8_expert(const OpInputs& in, const std::string& pr
   get("w2", r.w2, r.s2, true);
   return r;
 }
+
+// The outputs of one expert op: y bf16 [T, d] and the trace gate, up, h bf16 [T, I], returned in that order.
+struct ExpertOutputs {
+  Tensor y, gate, up, h;
+  ExpertOutputs(int64_t T, int64_t d, int64_t I)
+      : y(Tensor::make(Fmt::bf16, {T, d})),
+        gate(Tensor::make(Fmt::bf16, {T, I})),
+        up(Tensor::make(Fmt::bf16, {T, I})),
+        h(Tensor::make(Fmt::bf16, {T, I})) {}
+  ExpertTrace trace() { return {gate.as<uint16_t>(), up.as<uint16_t>(), h.as<uint16_t>()}; }
+  std::vector<NamedTensor> take() {
+    return {{"y", std::move(y)}, {"gate", std::move(gate)}, {"up", std::move(up)}, {"h", std::move(h)}};
+  }
+};
 
 // bf16 copies of one expert's weights (the quantization-off path: the dequantized values, exact).
 struct DequantizedExpert {

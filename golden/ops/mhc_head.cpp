@@ -1,7 +1,6 @@
 // mhc_head: final collapse of the residual streams (reference/mhc_head.h, docs/mhc_head.md).
 #include "golden/ops.h"
 #include "golden/ops/mhc_inputs.h"
-#include "golden/ops/scalars.h"
 #include "reference/mhc_head.h"
 #include "reference/random_tensor.h"
 
@@ -14,23 +13,14 @@ std::vector<OpSpec> ops_mhc_head() {
   op.defaults = {{"T", 4}, {"n", kHcMult}, {"d", 256}};
   op.has_recipe = true;
   op.make_inputs = [](uint64_t seed, const ShapeParams& p) {
-    std::vector<NamedTensor> v = mhc_seeded_streams(seed, p, param(p, "n"));
-    v.push_back({"scale", random_f32_scaled(seed, "scale", {1}, -8)});
-    v.push_back({"norm_eps", scalar_f32(kNormEps)});
-    v.push_back({"hc_eps", scalar_f32(kHcEps)});
-    return v;
+    return mhc_seeded_head(seed, p);
   };
   op.run = [](const OpInputs& in, Recipe r) {
-    const MhcInputs m = mhc_read_streams(in, false);
-    const Tensor& scale = in.get("scale", Fmt::f32);
-    in.require_rank("scale", scale, 1);
-    in.require_dim("scale", scale, 0, 1, "one gating factor");
-    MhcShape s = m.shape;
-    s.norm_eps = scalar_f32_input(in, "norm_eps");
-    s.hc_eps = scalar_f32_input(in, "hc_eps");
+    const MhcInputs m = mhc_read_head(in);
+    const MhcShape& s = m.shape;
     Tensor y = Tensor::make(Fmt::bf16, {s.T, s.d}), pre = Tensor::make(Fmt::f32, {s.T, int64_t(s.n)}),
            mix = Tensor::make(Fmt::f32, {s.T, int64_t(s.n)});
-    mhc_head(m.R->as<uint16_t>(), m.fn->as<float>(), m.base->as<float>(), scale.as<float>(), s, r, y.as<uint16_t>(),
+    mhc_head(m.R->as<uint16_t>(), m.fn->as<float>(), m.base->as<float>(), m.scale->as<float>(), s, r, y.as<uint16_t>(),
              pre.as<float>(), mix.as<float>());
     return std::vector<NamedTensor>{{"y", std::move(y)}, {"pre", std::move(pre)}, {"mix", std::move(mix)}};
   };

@@ -1,8 +1,10 @@
-// Inputs shared by the mHC ops (mhc_pre, mhc_head): the residual streams R [T, n, d] and the mix
-// parameters fn [rows, n*d], base [rows]; seeded so that the mix is O(1) (docs/mhc_pre.md "Seeded inputs").
+// Inputs shared by the mHC ops (mhc_pre, mhc_head, lm_head): the residual streams R [T, n, d] and the mix
+// parameters fn [rows, n*d], base [rows]; seeded so that the mix is O(1) (docs/mhc_pre.md "Seeded inputs");
+// for the hc_head collapse also scale [1] and the rank-0 norm_eps, hc_eps.
 #pragma once
 #include "golden/ops.h"
 #include "reference/mhc_pre.h"
+#include "golden/ops/scalars.h"
 #include "reference/random_tensor.h"
 
 namespace v4::golden {
@@ -12,6 +14,7 @@ struct MhcInputs {
   const Tensor* R;
   const Tensor* fn;
   const Tensor* base;
+  const Tensor* scale = nullptr;  // hc_head only: [1]
 };
 
 // R: bf16 activations; fn: random_f32 · 2^-12 (the mix of the normalized streams is then about ±1 for
@@ -41,6 +44,24 @@ inline MhcInputs mhc_read_streams(const OpInputs& in, bool full) {
   m.base = &in.get("base", Fmt::f32);
   in.require_rank("base", *m.base, 1);
   in.require_dim("base", *m.base, 0, rows, "one per row of fn");
+  return m;
+}
+
+// The hc_head collapse (mhc_head, lm_head): R, fn [n, n*d], base [n], then scale [1], norm_eps, hc_eps.
+inline std::vector<NamedTensor> mhc_seeded_head(uint64_t seed, const ShapeParams& p) {
+  std::vector<NamedTensor> v = mhc_seeded_streams(seed, p, param(p, "n"));
+  v.push_back({"scale", random_f32_scaled(seed, "scale", {1}, -8)});
+  v.push_back({"norm_eps", scalar_f32(kNormEps)});
+  v.push_back({"hc_eps", scalar_f32(kHcEps)});
+  return v;
+}
+inline MhcInputs mhc_read_head(const OpInputs& in) {
+  MhcInputs m = mhc_read_streams(in, false);
+  m.scale = &in.get("scale", Fmt::f32);
+  in.require_rank("scale", *m.scale, 1);
+  in.require_dim("scale", *m.scale, 0, 1, "one gating factor");
+  m.shape.norm_eps = scalar_f32_input(in, "norm_eps");
+  m.shape.hc_eps = scalar_f32_input(in, "hc_eps");
   return m;
 }
 

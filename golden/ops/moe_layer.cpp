@@ -45,9 +45,8 @@ std::vector<OpSpec> ops_moe_layer() {
     return v;
   };
   op.run = [](const OpInputs& in, Recipe r) {
-    const Tensor& x = in.get("x", Fmt::bf16);
-    in.require_rank("x", x, 2);
-    const int64_t T = x.shape[0], d = x.shape[1];
+    const ExpertActivations x = read_expert_x(in);
+    const int64_t T = x.T, d = x.d;
     const Tensor& ids = in.get("token_ids", Fmt::i32);
     in.require_rank("token_ids", ids, 1);
     in.require_dim("token_ids", ids, 0, T, "one id per token");
@@ -92,7 +91,7 @@ std::vector<OpSpec> ops_moe_layer() {
            idx = Tensor::make(Fmt::i32, {T, int64_t(k)}), yr = Tensor::make(Fmt::bf16, {T, int64_t(k), d}),
            ys = Tensor::make(Fmt::bf16, {T, d});
     MoeTrace tr{weights.as<float>(), idx.as<int32_t>(), yr.as<uint16_t>(), ys.as<uint16_t>()};
-    moe_layer(x.as<uint16_t>(), T, cfg, routing, src, sh.weights(), r, out.as<uint16_t>(), nullptr, &tr);
+    moe_layer(x.data(), T, cfg, routing, src, sh.weights(), r, out.as<uint16_t>(), nullptr, &tr);
     return std::vector<NamedTensor>{{"out", std::move(out)},     {"weights", std::move(weights)}, {"idx", std::move(idx)},
                                     {"y_routed", std::move(yr)}, {"shared", std::move(ys)}};
   };

@@ -16,6 +16,7 @@
   X(mhc_pre)           \
   X(mhc_post)          \
   X(mhc_head)          \
+  X(lm_head)           \
   X(moe_gate)          \
   X(hash_router)       \
   X(moe_combine)       \
@@ -36,4 +37,5 @@
   X(newton_schulz)     \
   X(muon)              \
   X(adamw)             \
-  X(fp4_qat)
+  X(fp4_qat)           \
+  X(mtp)

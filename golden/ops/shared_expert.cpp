@@ -25,23 +25,21 @@ std::vector<OpSpec> ops_shared_expert() {
     return v;
   };
   op.run = [](const OpInputs& in, Recipe r) {
-    const Tensor& x = in.get("x", Fmt::bf16);
-    in.require_rank("x", x, 2);
-    const int64_t T = x.shape[0], d = x.shape[1];
+    const ExpertActivations x = read_expert_x(in);
+    const int64_t T = x.T, d = x.d;
     const Fp8ExpertInputs w = read_fp8_expert(in, "", d);
     const bool clamp = scalar_switch_input(in, "shared_expert_clamp");
     const bool quant = scalar_switch_input(in, "quant");
     const int64_t I = w.I;
-    Tensor y = Tensor::make(Fmt::bf16, {T, d}), g = Tensor::make(Fmt::bf16, {T, I}), u = Tensor::make(Fmt::bf16, {T, I}),
-           h = Tensor::make(Fmt::bf16, {T, I});
-    ExpertTrace tr{g.as<uint16_t>(), u.as<uint16_t>(), h.as<uint16_t>()};
+    ExpertOutputs out(T, d, I);
+    ExpertTrace tr = out.trace();
     if (quant) {
-      shared_expert_fp8(x.as<uint16_t>(), T, d, I, w.weights(), clamp, r, y.as<uint16_t>(), &tr);
+      shared_expert_fp8(x.data(), T, d, I, w.weights(), clamp, r, out.y.as<uint16_t>(), &tr);
     } else {
       const DequantizedExpert b(w.weights(), d, I);
-      shared_expert_bf16(x.as<uint16_t>(), T, d, I, b.weights(), clamp, r, y.as<uint16_t>(), &tr);
+      shared_expert_bf16(x.data(), T, d, I, b.weights(), clamp, r, out.y.as<uint16_t>(), &tr);
     }
-    return std::vector<NamedTensor>{{"y", std::move(y)}, {"gate", std::move(g)}, {"up", std::move(u)}, {"h", std::move(h)}};
+    return out.take();
   };
   return {op};
 }
