@@ -1,0 +1,232 @@
+// Untrusted inputs and hostile output paths (issue: contain libhdf5, refuse external storage, bound memory,
+// safe temp files, the exit-code contract). Every case runs the real binary or the real writer and checks
+// the promise from the outside: exit status, one stderr line, what is (not) left in the directory.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "golden/h5_util.h"
+#include "golden/output_file.h"
+#include "golden/tensor_io.h"
+#include "tests/support/temp_dir.h"
+
+namespace fs = std::filesystem;
+using namespace v4;
+using namespace v4::golden;
+
+namespace {
+
+struct CliRun {
+  int status;
+  std::string out, err;
+  double seconds;
+};
+
+std::string slurp(const std::string& p) {
+  std::ifstream f(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), {}};
+}
+
+bool is_temp_name(const std::string& name) {
+  return name.find(".v4tmp-") != std::string::npos || name.find(".tmp.") != std::string::npos;
+}
+
+class Untrusted : public v4::test::TempDirTest {
+ protected:
+  void SetUp() override {
+    const char* bin = std::getenv("V4ORACLE_BIN");
+    bin_ = bin ? bin : V4ORACLE_BINARY_DIR "/cli/v4oracle";
+  }
+  // `prefix` goes before the binary (e.g. "ulimit -f 4;"); stdout/stderr are captured outside dir_'s listing.
+  CliRun run(const std::string& args, const std::string& prefix = "") const {
+    const std::string o = cap_.path("stdout.txt"), e = cap_.path("stderr.txt");
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::string cmd = prefix + " " + bin_ + " " + args + " >" + o + " 2>" + e;
+    const int rc = std::system(("bash -c '" + cmd + "'").c_str());
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(o), slurp(e), s};
+  }
+  static int lines(const std::string& s) { return int(std::count(s.begin(), s.end(), '\n')); }
+  void expect_no_temps(const fs::path& d) const {
+    for (const auto& entry : fs::directory_iterator(d))
+      EXPECT_FALSE(is_temp_name(entry.path().filename().string())) << "left a temp file: " << entry.path();
+  }
+  std::string make_op_file(const std::string& name) {
+    const std::string p = path(name);
+    EXPECT_EQ(run("op fp8_gemm --seed 5 --shape M=4 N=128 K=128 -o " + p).status, 0);
+    return p;
+  }
+
+  std::string bin_;
+  v4::test::TempDir cap_;  // captured stdout/stderr, kept apart from the directory under test
+};
+
+// ---------------------------------------------------------------------------------------------
+// 1. Temp files and output paths
+// ---------------------------------------------------------------------------------------------
+
+// The old temp name `<out>.tmp.<pid>` was predictable and opened with truncation, following links: a
+// link planted there made the writer overwrite the link's target.
+TEST_F(Untrusted, PlantedLinkAtThePredictableTempNameIsNotFollowed) {
+  const std::string victim = path("victim.txt"), out = path("out.h5");
+  { std::ofstream(victim) << "precious"; }
+  fs::create_symlink(victim, out + ".tmp." + std::to_string(long(::getpid())));
+  {
+    H5Writer w(out);
+    w.write("/x", Tensor::make(Fmt::f32, {4}));
+    w.commit();
+  }
+  EXPECT_EQ(slurp(victim), "precious");
+  EXPECT_TRUE(H5Reader(out).has("/x"));
+}
+
+TEST_F(Untrusted, TempNamesAreExclusiveUnpredictableAndBesideTheTarget) {
+  const std::string out = path("o.h5");
+  H5Writer a(out), b(out);
+  EXPECT_NE(a.temp_path(), b.temp_path());
+  EXPECT_EQ(fs::path(a.temp_path()).parent_path(), fs::path(out).parent_path());
+  const std::string name = fs::path(a.temp_path()).filename().string();
+  EXPECT_EQ(name.rfind(".o.h5.v4tmp-" + std::to_string(long(::getpid())) + "-", 0), 0u) << name;
+  EXPECT_EQ(name.size(), std::string(".o.h5.v4tmp-").size() + std::to_string(long(::getpid())).size() + 1 + 16);
+  struct stat st;
+  ASSERT_EQ(::lstat(a.temp_path().c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+}
+
+// SIGTERM and SIGINT while a writer holds a temp file: the temp file is removed and the process still
+// dies of the signal.
+TEST_F(Untrusted, SignalsRemoveTempFiles) {
+  for (int sig : {SIGTERM, SIGINT}) {
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      ::close(fds[0]);
+      H5Writer w(path("sig.h5"));
+      w.write("/x", Tensor::make(Fmt::f32, {1000}));
+      const std::string t = w.temp_path() + "\n";
+      if (::write(fds[1], t.data(), t.size()) < 0) ::_exit(9);
+      for (;;) ::pause();
+    }
+    ::close(fds[1]);
+    std::string temp;
+    char c;
+    while (::read(fds[0], &c, 1) == 1 && c != '\n') temp += c;
+    ::close(fds[0]);
+    ASSERT_FALSE(temp.empty());
+    EXPECT_TRUE(fs::exists(temp));
+    ::kill(pid, sig);
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == sig) << status;
+    EXPECT_FALSE(fs::exists(temp)) << "signal " << sig;
+    EXPECT_FALSE(fs::exists(path("sig.h5")));
+  }
+}
+
+TEST_F(Untrusted, OutputThatIsADirectoryIsExitTwoBeforeComputing) {
+  const std::string g = make_op_file("g.h5");
+  fs::create_directory(path("d"));
+  CliRun r = run("compare " + g + " " + g + " --json " + path("d"));
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("directory"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");  // nothing was compared
+  r = run("op fp8_gemm --seed 1 -o " + path("d"));
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+  r = run("op fp8_gemm --seed 1 -o " + path("nodir/x.h5"));
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_TRUE(fs::is_empty(path("d")));
+  expect_no_temps(dir_);
+}
+
+TEST_F(Untrusted, AnOutputThatIsAnInputIsRefused) {
+  const std::string g = make_op_file("g.h5");
+  const std::string before = slurp(g);
+  for (const std::string& args : {"compare " + g + " " + g + " --json " + g, "compare " + g + " " + g + " --text " + g,
+                                  "op fp8_gemm --inputs " + g + " -o " + g}) {
+    const CliRun r = run(args);
+    EXPECT_EQ(r.status, 2) << args << "\n" << r.err;
+    EXPECT_EQ(lines(r.err), 1) << r.err;
+    EXPECT_NE(r.err.find("input"), std::string::npos) << r.err;
+  }
+  fs::create_hard_link(g, path("g_link.h5"));  // the same inode under another name
+  EXPECT_EQ(run("compare " + g + " " + g + " --html " + path("g_link.h5")).status, 2);
+  EXPECT_EQ(slurp(g), before);
+  expect_no_temps(dir_);
+}
+
+// A failing --html must not leave r.json (all reports or none).
+TEST_F(Untrusted, ReportsAreAllOrNone) {
+  const std::string g = make_op_file("g.h5");
+  const CliRun r = run("compare " + g + " " + g + " --json " + path("r.json") + " --html " + path("nodir/r.html"));
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+  EXPECT_FALSE(fs::exists(path("r.json")));
+  expect_no_temps(dir_);
+}
+
+TEST_F(Untrusted, DashIsStandardOutput) {
+  const std::string g = make_op_file("g.h5");
+  CliRun r = run("compare " + g + " " + g + " --json -");
+  EXPECT_EQ(r.status, 0) << r.err;
+  ASSERT_FALSE(r.out.empty());
+  EXPECT_EQ(r.out.front(), '{') << r.out.substr(0, 80);
+  EXPECT_EQ(r.out.substr(r.out.find_last_not_of("\n") , 1), "}");
+  EXPECT_FALSE(fs::exists(path("-")));
+  EXPECT_FALSE(fs::exists("-"));
+  r = run("op fp8_gemm --seed 5 --shape M=4 N=128 K=128 -o -");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, slurp(g));  // byte-identical to the file written by name
+  EXPECT_EQ(run("compare " + g + " " + g + " --json - --text -").status, 2);
+}
+
+// A device, or a link to one, is written in place: the link and the device stay what they were.
+TEST_F(Untrusted, DevicesAndLinksToDevicesAreWrittenInPlace) {
+  fs::create_symlink("/dev/null", path("null_link"));
+  const std::string g = make_op_file("g.h5");
+  CliRun r = run("op fp8_gemm --seed 5 --shape M=4 N=128 K=128 -o " + path("null_link"));
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(fs::is_symlink(path("null_link")));
+  r = run("compare " + g + " " + g + " --json " + path("null_link") + " --html /dev/null");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(fs::is_symlink(path("null_link")));
+  EXPECT_TRUE(fs::is_character_file("/dev/null"));
+  expect_no_temps(dir_);
+}
+
+// Disk full: one line and exit 4 (docs/cli.md), no output and no temp file left.
+TEST_F(Untrusted, DiskFullIsOneLineAndExitFour) {
+  const std::string g = make_op_file("g.h5");
+  CliRun r = run("op fp8_gemm --seed 5 -o /dev/full");
+  EXPECT_EQ(r.status, 4) << r.err;
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("/dev/full"), std::string::npos) << r.err;
+  r = run("compare " + g + " " + g + " --json /dev/full");
+  EXPECT_EQ(r.status, 4) << r.err;
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+  // A regular file on a full disk: RLIMIT_FSIZE makes writes past 8 KiB fail (EFBIG) like ENOSPC does.
+  r = run("op fp8_gemm --seed 5 --shape M=64 N=256 K=512 -o " + path("big.h5"), "trap \"\" XFSZ; ulimit -f 8;");
+  EXPECT_EQ(r.status, 4) << r.err;
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+  EXPECT_FALSE(fs::exists(path("big.h5")));
+  r = run("compare " + g + " " + g + " --html " + path("r.html"), "trap \"\" XFSZ; ulimit -f 1;");
+  EXPECT_EQ(r.status, 4) << r.err;
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+  EXPECT_FALSE(fs::exists(path("r.html")));
+  expect_no_temps(dir_);
+}
+
+}  // namespace
