@@ -76,9 +76,30 @@ H5Reader::~H5Reader() {
   if (file_ >= 0) H5Fclose(file_);
 }
 
+namespace {
+
+// An input file must hold its own data: a path through an external (or user-defined) link would make
+// HDF5 open another file, so it is refused before anything is opened along it.
+void refuse_foreign_links(hid_t file, const std::vector<std::string>& parts, const Where& w) {
+  for (size_t n = 1; n <= parts.size(); ++n) {
+    const std::string prefix = join_path(parts, n);
+    if (H5Lexists(file, prefix.c_str(), H5P_DEFAULT) <= 0) return;  // absent: object_type says so
+    H5L_info_t li;
+    if (H5Lget_info(file, prefix.c_str(), &li, H5P_DEFAULT) < 0)
+      w.fail("cannot read the link " + prefix + ": " + hdf5_error_text());
+    if (li.type == H5L_TYPE_EXTERNAL)
+      w.fail(prefix + " is an external link to another file; refused (an input must hold its own data, "
+                      "docs/hdf5-tensors.md)");
+    if (li.type != H5L_TYPE_HARD && li.type != H5L_TYPE_SOFT) w.fail(prefix + " is a user-defined link; refused");
+  }
+}
+
+}  // namespace
+
 int64_t H5Reader::open_dataset(const std::string& dataset) const {
   const std::vector<std::string> parts = split_path(dataset);
   const std::string full = canonical_path(dataset);
+  refuse_foreign_links(file_, parts, Where{path_, full});
   const H5I_type_t t = object_type(file_, parts);
   if (t == H5I_BADID) throw InputError(path_, full, "no such dataset");
   if (t == H5I_GROUP) throw InputError(path_, full, "is a group, not a dataset");
@@ -88,9 +109,27 @@ int64_t H5Reader::open_dataset(const std::string& dataset) const {
   return d;
 }
 
-bool H5Reader::has(const std::string& dataset) const { return object_type(file_, split_path(dataset)) == H5I_DATASET; }
+bool H5Reader::has(const std::string& dataset) const {
+  const std::vector<std::string> parts = split_path(dataset);
+  refuse_foreign_links(file_, parts, Where{path_, canonical_path(dataset)});
+  return object_type(file_, parts) == H5I_DATASET;
+}
 
 namespace {
+
+// What the file holds for a dataset must be in the file (docs/hdf5-tensors.md §Untrusted files): no
+// external raw storage, no virtual datasets.
+void check_storage(hid_t dset, const TensorInfo& /*info*/, const Where& w) {
+  Hid dcpl(H5Dget_create_plist(dset), H5Pclose);
+  if (!dcpl.ok()) w.fail("cannot read the dataset's creation properties: " + hdf5_error_text());
+  if (H5Pget_external_count(dcpl) != 0)
+    w.fail("stores its data in an external raw file (HDF5 external storage); refused: an input must hold its own "
+           "data (docs/hdf5-tensors.md)");
+  const H5D_layout_t layout = H5Pget_layout(dcpl);
+  if (layout == H5D_VIRTUAL)
+    w.fail("is a virtual dataset (its data is mapped from other datasets or files); refused (docs/hdf5-tensors.md)");
+  if (layout < 0) w.fail("has an unreadable storage layout: " + hdf5_error_text());
+}
 
 // Reads and validates the metadata of an open dataset (design.md §6: one clear line per problem).
 TensorInfo inspect(hid_t dset, const Where& w) {
@@ -158,6 +197,7 @@ TensorInfo inspect(hid_t dset, const Where& w) {
   const auto bytes = checked_bytes(info.stored_shape, int64_t(fmt_storage_size(info.fmt)));
   if (!bytes) w.fail("shape " + shape_str(info.stored_shape) + " is too large");
   info.stored_bytes = *bytes;
+  check_storage(dset, info, w);
   return info;
 }
 
@@ -235,31 +275,43 @@ namespace {
 
 struct LinkList {
   std::vector<std::string> names;
+  std::string foreign;  // what is wrong with the first external or user-defined link seen
 };
 
 herr_t collect_hard_link(hid_t, const char* name, const H5L_info_t* info, void* out) {
-  if (info->type == H5L_TYPE_HARD) static_cast<LinkList*>(out)->names.emplace_back(name);
+  auto* links = static_cast<LinkList*>(out);
+  if (info->type == H5L_TYPE_HARD) links->names.emplace_back(name);
+  if (info->type != H5L_TYPE_HARD && info->type != H5L_TYPE_SOFT && links->foreign.empty())
+    links->foreign = std::string(name) + (info->type == H5L_TYPE_EXTERNAL ? " is an external link to another file"
+                                                                           : " is a user-defined link");
   return 0;
 }
 
-// Link names of a group in creation order when it tracks it, else in name order.
-std::vector<std::string> group_links(hid_t group) {
+// Link names of a group in creation order when it tracks it, else in name order. An external or
+// user-defined link is refused (exit 2): an input must hold its own data.
+std::vector<std::string> group_links(hid_t group, const std::string& prefix, const Where& w) {
   LinkList links;
   Hid gcpl(H5Gget_create_plist(group), H5Pclose);
   unsigned flags = 0;
   if (gcpl.ok() && H5Pget_link_creation_order(gcpl, &flags) >= 0 && (flags & H5P_CRT_ORDER_TRACKED)) {
     hsize_t idx = 0;
-    if (H5Literate(group, H5_INDEX_CRT_ORDER, H5_ITER_INC, &idx, collect_hard_link, &links) >= 0) return links.names;
-    links.names.clear();
+    if (H5Literate(group, H5_INDEX_CRT_ORDER, H5_ITER_INC, &idx, collect_hard_link, &links) >= 0 &&
+        links.foreign.empty())
+      return links.names;
+    if (links.foreign.empty()) links.names.clear();
   }
-  hsize_t idx = 0;
-  H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_hard_link, &links);
+  if (links.foreign.empty()) {
+    hsize_t idx = 0;
+    H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_hard_link, &links);
+  }
+  if (!links.foreign.empty())
+    w.fail(prefix + "/" + links.foreign + "; refused (an input must hold its own data, docs/hdf5-tensors.md)");
   return links.names;
 }
 
 void walk_datasets(hid_t group, const std::string& prefix, int depth, const Where& w, std::vector<std::string>& out) {
   if (depth > 64) w.fail("groups nested deeper than 64 levels at " + prefix + " (a link cycle?)");
-  for (const std::string& name : group_links(group)) {
+  for (const std::string& name : group_links(group, prefix, w)) {
     const std::string path = prefix + "/" + name;
     Hid obj(H5Oopen(group, name.c_str(), H5P_DEFAULT), H5Oclose);
     if (!obj.ok()) continue;

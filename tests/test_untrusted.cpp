@@ -229,4 +229,104 @@ TEST_F(Untrusted, DiskFullIsOneLineAndExitFour) {
   expect_no_temps(dir_);
 }
 
+// ---------------------------------------------------------------------------------------------
+// 2. External storage, external links and virtual datasets
+// ---------------------------------------------------------------------------------------------
+
+// Rewrites dataset `ds` of an HDF5 file (a copy of a valid op file) with a hostile definition: `make`
+// gets the open file and creates `ds` anew (the old one is unlinked first); format/logical_shape
+// attributes of the old dataset are copied when `copy_attrs`.
+template <class Make>
+void replace_dataset(const std::string& file, const std::string& ds, Make make, bool copy_attrs = true) {
+  h5::hdf5_silence();
+  h5::Hid f(H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
+  ASSERT_TRUE(f.ok());
+  std::string format;
+  std::vector<int64_t> logical;
+  {
+    h5::Hid d(H5Dopen2(f, ds.c_str(), H5P_DEFAULT), H5Dclose);
+    ASSERT_TRUE(d.ok());
+    const std::string name = file;
+    const h5::Where w{name, ds};
+    format = h5::read_str_attr(d, "format", w).value_or("");
+    logical = h5::read_i64s_attr(d, "logical_shape", w).value_or(std::vector<int64_t>{});
+  }
+  ASSERT_GE(H5Ldelete(f, ds.c_str(), H5P_DEFAULT), 0);
+  const hid_t d = make(hid_t(f));
+  if (d >= 0) {
+    if (copy_attrs && !format.empty()) h5::write_str_attr(d, "format", format);
+    if (copy_attrs && !logical.empty()) h5::write_i64s_attr(d, "logical_shape", logical);
+    H5Dclose(d);
+  }
+}
+
+hid_t make_u8_dataset(hid_t f, const char* name, std::vector<hsize_t> dims, hid_t dcpl) {
+  h5::Hid space(H5Screate_simple(int(dims.size()), dims.data(), nullptr), H5Sclose);
+  return H5Dcreate2(f, name, H5T_STD_U8LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+}
+
+class Hostile : public Untrusted {
+ protected:
+  // A valid fp8_gemm op file (a e4m3fn [4,128], ...) and a copy to make hostile.
+  void SetUp() override {
+    Untrusted::SetUp();
+    good_ = make_op_file("good.h5");
+  }
+  std::string hostile(const std::string& name) {
+    const std::string p = path(name);
+    fs::copy_file(good_, p);
+    return p;
+  }
+  // Both commands on the file: exit 2, one line naming the file and containing `fragment`, nothing written.
+  void expect_refused(const std::string& file, const std::string& fragment) {
+    for (const std::string& cmd : {"compare " + file + " " + file + " --json " + path("r.json"),
+                                   "op fp8_gemm --inputs " + file + " -o " + path("out.h5")}) {
+      const CliRun r = run(cmd);
+      EXPECT_EQ(r.status, 2) << cmd << "\n" << r.err;
+      EXPECT_EQ(lines(r.err), 1) << r.err;
+      EXPECT_NE(r.err.find(fs::path(file).filename().string()), std::string::npos) << r.err;
+      EXPECT_NE(r.err.find(fragment), std::string::npos) << "missing '" << fragment << "' in " << r.err;
+      EXPECT_FALSE(fs::exists(path("r.json")));
+      EXPECT_FALSE(fs::exists(path("out.h5")));
+      EXPECT_LT(r.seconds, 60.0);
+    }
+    expect_no_temps(dir_);
+  }
+  std::string good_;
+};
+
+// External raw storage made `op` copy the first bytes of another file (/etc/passwd) into its output.
+TEST_F(Hostile, ExternalRawStorageIsRefused) {
+  const std::string secret = path("secret.bin");
+  { std::ofstream(secret, std::ios::binary) << std::string(4 * 128, 'S'); }
+  const std::string f = hostile("external.h5");
+  replace_dataset(f, "/a", [&](hid_t file) {
+    h5::Hid dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+    H5Pset_external(dcpl, secret.c_str(), 0, 4 * 128);
+    return make_u8_dataset(file, "/a", {4, 128}, dcpl);
+  });
+  expect_refused(f, "external");
+}
+
+TEST_F(Hostile, ExternalLinksAreRefused) {
+  const std::string f = hostile("elink.h5");
+  replace_dataset(f, "/a", [&](hid_t file) {
+    H5Lcreate_external(good_.c_str(), "/a", file, "/a", H5P_DEFAULT, H5P_DEFAULT);
+    return hid_t(-1);
+  });
+  expect_refused(f, "external link");
+}
+
+TEST_F(Hostile, VirtualDatasetsAreRefused) {
+  const std::string f = hostile("vds.h5");
+  replace_dataset(f, "/a", [&](hid_t file) {
+    h5::Hid dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+    const hsize_t dims[2] = {4, 128};
+    h5::Hid vspace(H5Screate_simple(2, dims, nullptr), H5Sclose), sspace(H5Screate_simple(2, dims, nullptr), H5Sclose);
+    H5Pset_virtual(dcpl, vspace, good_.c_str(), "/a", sspace);
+    return make_u8_dataset(file, "/a", {4, 128}, dcpl);
+  });
+  expect_refused(f, "virtual");
+}
+
 }  // namespace
