@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <limits>
+#include <new>
 #include <utility>
 
 #include "golden/h5_util.h"
@@ -117,9 +118,19 @@ bool H5Reader::has(const std::string& dataset) const {
 
 namespace {
 
-// What the file holds for a dataset must be in the file (docs/hdf5-tensors.md §Untrusted files): no
-// external raw storage, no virtual datasets.
-void check_storage(hid_t dset, const TensorInfo& /*info*/, const Where& w) {
+// Deflate cannot expand data by more than 1032:1 (zlib's technical notes: a 258-byte match coded in one
+// bit-pair at best gives 1032:1); shuffle and fletcher32 do not compress. A chunked dataset declaring more
+// bytes than its stored size times this is a decompression bomb or a lie.
+constexpr uint64_t kMaxDeflateRatio = 1032;
+// Largest chunk accepted: HDF5 holds a whole chunk in memory to read any part of it, and the comparator
+// promises bounded memory (docs/compare.md); h5py's automatic chunks stay below 1 MiB.
+constexpr uint64_t kMaxChunkBytes = uint64_t(64) << 20;
+
+// What the file can actually hold for a dataset, checked before any allocation for it (docs/hdf5-tensors.md
+// §Untrusted files): no external storage, no virtual datasets, contiguous data inside the file, every chunk
+// written, only deflate/shuffle/fletcher32 filters, chunks of bounded size, no more than deflate can
+// expand. Never-written data (which HDF5 would return as fill values) is an error.
+void check_storage(hid_t dset, const TensorInfo& info, const Where& w) {
   Hid dcpl(H5Dget_create_plist(dset), H5Pclose);
   if (!dcpl.ok()) w.fail("cannot read the dataset's creation properties: " + hdf5_error_text());
   if (H5Pget_external_count(dcpl) != 0)
@@ -129,6 +140,59 @@ void check_storage(hid_t dset, const TensorInfo& /*info*/, const Where& w) {
   if (layout == H5D_VIRTUAL)
     w.fail("is a virtual dataset (its data is mapped from other datasets or files); refused (docs/hdf5-tensors.md)");
   if (layout < 0) w.fail("has an unreadable storage layout: " + hdf5_error_text());
+  if (info.stored_bytes == 0 || layout == H5D_COMPACT) return;  // compact data lives in the object header
+  struct stat st;
+  if (::stat(w.file.c_str(), &st) != 0) w.fail(std::string("cannot stat the file: ") + std::strerror(errno));
+  const uint64_t file_size = uint64_t(st.st_size), declared = uint64_t(info.stored_bytes);
+  if (layout == H5D_CONTIGUOUS) {
+    const haddr_t off = H5Dget_offset(dset);
+    if (off == HADDR_UNDEF)
+      w.fail("declares " + std::to_string(declared) + " bytes but its data was never written (no storage in the file)");
+    if (uint64_t(off) > file_size || declared > file_size - uint64_t(off))
+      w.fail("declares " + std::to_string(declared) + " bytes at offset " + std::to_string(uint64_t(off)) +
+             " but the file has " + std::to_string(file_size) + " bytes (truncated or corrupt)");
+    return;
+  }
+  if (layout != H5D_CHUNKED) w.fail("has an unsupported storage layout");
+  const int nfilters = H5Pget_nfilters(dcpl);
+  if (nfilters < 0) w.fail("cannot read the filter pipeline: " + hdf5_error_text());
+  for (int i = 0; i < nfilters; ++i) {
+    unsigned flags = 0, cd[8];
+    size_t ncd = 8;
+    char name[64] = {0};
+    const H5Z_filter_t id = H5Pget_filter2(dcpl, unsigned(i), &flags, &ncd, cd, sizeof name, name, nullptr);
+    if (id != H5Z_FILTER_DEFLATE && id != H5Z_FILTER_SHUFFLE && id != H5Z_FILTER_FLETCHER32)
+      w.fail("uses HDF5 filter " + std::to_string(int(id)) + " (" + std::string(name) +
+             "); only deflate (gzip), shuffle and fletcher32 are accepted");
+  }
+  const int rank = int(info.stored_shape.size());
+  std::vector<hsize_t> chunk(size_t(std::max(rank, 1)), 0);
+  if (rank == 0 || H5Pget_chunk(dcpl, rank, chunk.data()) != rank) w.fail("has an unreadable chunk shape");
+  uint64_t chunk_bytes = fmt_storage_size(info.fmt), expected = 1;
+  for (int d = 0; d < rank; ++d) {
+    if (chunk[size_t(d)] == 0) w.fail("has a zero chunk dimension");
+    const uint64_t dim = uint64_t(info.stored_shape[size_t(d)]), c = chunk[size_t(d)];
+    chunk_bytes = chunk_bytes > kMaxChunkBytes ? chunk_bytes : chunk_bytes * std::min<uint64_t>(c, kMaxChunkBytes + 1);
+    const uint64_t per_dim = dim / c + (dim % c != 0);
+    expected = per_dim != 0 && expected > std::numeric_limits<uint64_t>::max() / per_dim ? std::numeric_limits<uint64_t>::max()
+                                                                                          : expected * per_dim;
+  }
+  if (chunk_bytes > kMaxChunkBytes)
+    w.fail("has chunks of more than " + std::to_string(kMaxChunkBytes >> 20) + " MiB (HDF5 reads a whole chunk at a time)");
+  hsize_t stored_chunks = 0;
+  Hid space(H5Dget_space(dset), H5Sclose);
+  if (!space.ok() || H5Dget_num_chunks(dset, space, &stored_chunks) < 0) w.fail("cannot read the chunk index: " + hdf5_error_text());
+  if (uint64_t(stored_chunks) < expected)
+    w.fail("only " + std::to_string(uint64_t(stored_chunks)) + " of its " + std::to_string(expected) +
+           " chunks were ever written; refusing to read never-written data as fill values");
+  const uint64_t storage = H5Dget_storage_size(dset);
+  if (storage > file_size)
+    w.fail("stores " + std::to_string(storage) + " bytes but the file has " + std::to_string(file_size) +
+           " bytes (truncated or corrupt)");
+  const uint64_t max_ratio = nfilters == 0 ? 1 : kMaxDeflateRatio;
+  if (storage == 0 || declared / max_ratio > storage)
+    w.fail("declares " + std::to_string(declared) + " bytes but stores only " + std::to_string(storage) +
+           " (more than its filters can expand)");
 }
 
 // Reads and validates the metadata of an open dataset (design.md §6: one clear line per problem).
@@ -203,6 +267,20 @@ TensorInfo inspect(hid_t dset, const Where& w) {
 
 }  // namespace
 
+namespace {
+
+// The buffer for a tensor's data; running out of memory is one line naming the file and dataset.
+Tensor allocate(Fmt fmt, const std::vector<int64_t>& shape, const Where& w) {
+  try {
+    return Tensor::make(fmt, shape);
+  } catch (const std::bad_alloc&) {
+    w.fail("needs " + std::to_string(checked_bytes(fmt_stored_shape(fmt, shape), int64_t(fmt_storage_size(fmt))).value_or(-1)) +
+           " bytes of memory for " + fmt_name(fmt) + " " + shape_str(shape) + ", more than can be allocated");
+  }
+}
+
+}  // namespace
+
 TensorInfo H5Reader::info(const std::string& dataset) const {
   Hid dset(open_dataset(dataset), H5Dclose);
   return inspect(dset, Where{path_, canonical_path(dataset)});
@@ -214,7 +292,7 @@ Tensor H5Reader::read(const std::string& dataset, std::optional<Fmt> expect, Ten
   const TensorInfo info = inspect(dset, w);
   if (expect && *expect != info.fmt)
     w.fail(std::string("expected format ") + fmt_name(*expect) + " but the dataset is " + fmt_name(info.fmt));
-  Tensor t = Tensor::make(info.fmt, info.shape);
+  Tensor t = allocate(info.fmt, info.shape, w);
   if (!t.data.empty() && H5Dread(dset, fmt_mem_type(info.fmt), H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data.data()) < 0)
     w.fail("cannot read data (HDF5: " + hdf5_error_text() + ")");
   if (attrs) *attrs = info.attrs;
@@ -234,7 +312,7 @@ Tensor H5Reader::read_rows(const std::string& dataset, int64_t row0, int64_t nro
     throw std::invalid_argument("H5Reader::read_rows: " + w.dataset + ": rank-1 e2m1x2 needs an even row0");
   std::vector<int64_t> shape = info.shape;
   shape[0] = nrows;
-  Tensor t = Tensor::make(info.fmt, shape);
+  Tensor t = allocate(info.fmt, shape, w);
   if (t.data.empty()) return t;
   std::vector<hsize_t> start(info.stored_shape.size(), 0), count(info.stored_shape.begin(), info.stored_shape.end());
   start[0] = hsize_t(packed ? row0 / 2 : row0);

@@ -230,7 +230,7 @@ TEST_F(Untrusted, DiskFullIsOneLineAndExitFour) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 2. External storage, external links and virtual datasets
+// 2 and 3. External storage, external links, declared sizes the file cannot hold
 // ---------------------------------------------------------------------------------------------
 
 // Rewrites dataset `ds` of an HDF5 file (a copy of a valid op file) with a hostile definition: `make`
@@ -327,6 +327,81 @@ TEST_F(Hostile, VirtualDatasetsAreRefused) {
     return make_u8_dataset(file, "/a", {4, 128}, dcpl);
   });
   expect_refused(f, "virtual");
+}
+
+// A contiguous [2^20, 2^20] declaration whose storage was never allocated: before, std::bad_alloc (exit 3).
+TEST_F(Hostile, HugeDeclarationWithoutDataIsOneLineExitTwo) {
+  const std::string f = hostile("huge.h5");
+  replace_dataset(f, "/a", [&](hid_t file) {
+    h5::Hid dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+    H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_LATE);
+    return make_u8_dataset(file, "/a", {hsize_t(1) << 20, hsize_t(1) << 20}, dcpl);
+  }, /*copy_attrs=*/false);
+  { h5::Hid ff(H5Fopen(f.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
+    h5::Hid d(H5Dopen2(ff, "/a", H5P_DEFAULT), H5Dclose);
+    h5::write_str_attr(d, "format", "e4m3fn"); }
+  expect_refused(f, "never written");
+}
+
+// Chunked [2^28] (and [2^40]) declarations with no chunk written: before, gigabytes of fill values.
+TEST_F(Hostile, NeverWrittenChunksAreRefused) {
+  for (const hsize_t n : {hsize_t(1) << 28, hsize_t(1) << 40}) {
+    const std::string f = hostile("chunked_" + std::to_string(n) + ".h5");
+    replace_dataset(f, "/a", [&](hid_t file) {
+      h5::Hid dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+      const hsize_t chunk[2] = {1, 4096};
+      H5Pset_chunk(dcpl, 2, chunk);
+      return make_u8_dataset(file, "/a", {n, 4096}, dcpl);
+    }, false);
+    { h5::Hid ff(H5Fopen(f.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
+      h5::Hid d(H5Dopen2(ff, "/a", H5P_DEFAULT), H5Dclose);
+      h5::write_str_attr(d, "format", "e4m3fn"); }
+    expect_refused(f, "0 of its " + std::to_string(n) + " chunks were ever written");
+  }
+}
+
+// Some chunks written, others not: the unwritten ones are an error, not zeros.
+TEST_F(Hostile, PartlyWrittenChunkedDataIsRefused) {
+  const std::string f = hostile("partial.h5");
+  replace_dataset(f, "/a", [&](hid_t file) {
+    h5::Hid dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+    const hsize_t chunk[2] = {2, 128};
+    H5Pset_chunk(dcpl, 2, chunk);
+    const hid_t d = make_u8_dataset(file, "/a", {4, 128}, dcpl);
+    const hsize_t start[2] = {0, 0}, count[2] = {2, 128};
+    h5::Hid fs_(H5Dget_space(d), H5Sclose), ms(H5Screate_simple(2, count, nullptr), H5Sclose);
+    H5Sselect_hyperslab(fs_, H5S_SELECT_SET, start, nullptr, count, nullptr);
+    std::vector<uint8_t> ones(256, 0x38);
+    H5Dwrite(d, H5T_NATIVE_UINT8, ms, fs_, H5P_DEFAULT, ones.data());
+    return d;
+  });
+  expect_refused(f, "1 of its 2 chunks");
+}
+
+// A fully written chunked, deflated dataset is still read (the checks refuse only what the file cannot hold).
+TEST_F(Hostile, WrittenChunkedDeflatedDataStillReads) {
+  const std::string f = hostile("deflate.h5");
+  std::vector<uint8_t> bytes;
+  { const H5Reader r(good_); bytes = r.read("/a").data; }
+  replace_dataset(f, "/a", [&](hid_t file) {
+    h5::Hid dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+    const hsize_t chunk[2] = {2, 64};
+    H5Pset_chunk(dcpl, 2, chunk);
+    H5Pset_shuffle(dcpl);
+    H5Pset_deflate(dcpl, 6);
+    const hid_t d = make_u8_dataset(file, "/a", {4, 128}, dcpl);
+    H5Dwrite(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, bytes.data());
+    return d;
+  });
+  const H5Reader r(f);
+  EXPECT_EQ(r.read("/a").data, bytes);
+}
+
+// An empty tensor hashes without passing nullptr to memcpy (UBSan); SHA-256("") is the FIPS 180-4 value.
+TEST(Sha256Empty, EmptyInputFromNullptr) {
+  Sha256 h;
+  h.update(nullptr, 0);
+  EXPECT_EQ(h.hex_digest(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
 }  // namespace
