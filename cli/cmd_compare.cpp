@@ -9,6 +9,7 @@
 #include "compare/compare.h"
 #include "compare/report.h"
 #include "golden/output_file.h"
+#include "golden/untrusted.h"
 
 namespace v4::cli {
 
@@ -48,6 +49,7 @@ void register_compare(CLI::App& app) {
     if (!a->policy_file.empty()) opt.policy.load_file(a->policy_file);
     opt.chunk_bytes = a->chunk_mib << 20;
     opt.verify_hash = a->verify_hash;
+    golden::inspect_untrusted_files({a->golden, a->candidate});  // both at once (golden/untrusted.h)
     const compare::CompareResult r = compare::compare_files(a->golden, a->candidate, opt);
     // Every report is rendered before any is written, then they land all or none.
     const std::string text = compare::report_text(r);

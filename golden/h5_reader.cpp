@@ -1,13 +1,20 @@
 // The validating reader of tensor files (tensor_io.h): H5Reader. Every dataset's metadata is checked
 // against its storage (format vs HDF5 type, logical vs stored shape, block rank) before any data is
 // read, and every problem is one InputError line naming file, dataset and problem (design.md §6).
+#include <fcntl.h>
 #include <hdf5.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -15,6 +22,7 @@
 
 #include "golden/h5_util.h"
 #include "golden/tensor_io.h"
+#include "golden/untrusted.h"
 
 namespace v4::golden {
 
@@ -59,6 +67,169 @@ std::vector<std::pair<std::string, std::string>> read_extra_attrs(hid_t dset, co
 
 }  // namespace
 
+namespace {
+
+// ---- containment of libhdf5 on hostile files (docs/hdf5-tensors.md §Untrusted files) ----
+
+bool g_in_inspect_child = false;  // set in the forked inspector: its own readers do not fork again
+
+// The inspector's time limit: V4ORACLE_INSPECT_TIMEOUT_S (seconds, > 0), else kInspectTimeoutS. A valid
+// file's metadata takes milliseconds to walk (docs/hdf5-tensors.md measures it); 20 s leaves room for a
+// loaded CI machine and slow network storage while still bounding a hang.
+constexpr double kInspectTimeoutS = 20;
+double inspect_timeout_s() {
+  const char* e = std::getenv("V4ORACLE_INSPECT_TIMEOUT_S");
+  if (e && *e) {
+    char* end = nullptr;
+    const double v = std::strtod(e, &end);
+    if (end && *end == 0 && v > 0) return v;
+  }
+  return kInspectTimeoutS;
+}
+
+// Reads every piece of metadata a reader above may touch: every link, every dataset's TensorInfo (all
+// its attributes and the storage checks), every root attribute's value.
+void inspect_everything(const std::string& path) {
+  const H5Reader r(path);
+  for (const std::string& ds : r.datasets()) (void)r.info(ds);
+  for (const std::string& name : r.root_attr_names()) {
+    try {
+      if (!r.root_str(name)) continue;
+    } catch (const InputError&) {
+      try {
+        (void)r.root_i64(name);
+      } catch (const InputError&) {
+        try {
+          (void)r.root_f64(name);
+        } catch (const InputError&) {
+        }
+      }
+    }
+  }
+}
+
+// Files already inspected by this process (device, inode, size, mtime): a file opened twice (the
+// comparator's reader and schema reader) is inspected once.
+struct FileKey {
+  dev_t dev;
+  ino_t ino;
+  off_t size;
+  long mtime_s, mtime_ns;
+  bool operator==(const FileKey&) const = default;
+};
+std::vector<FileKey>& inspected_files() {
+  static std::vector<FileKey> v;
+  return v;
+}
+
+struct Inspection {
+  std::string path;
+  FileKey key;
+  pid_t pid = -1;
+  int fd = -1;  // read end of the pipe whose write end only the child holds
+  bool ended = false;
+};
+
+}  // namespace
+
+// Walks each file's metadata with libhdf5 in a forked child (all children at once) under one watchdog;
+// a crash or a hang there becomes one InputError line naming the file. Only then does this process
+// touch the file with libhdf5, along the paths the child has walked. A child reports nothing but how it
+// ended: a problem it finds as an InputError is found again, and reported, by the parent's own reading.
+void inspect_untrusted_files(const std::vector<std::string>& paths) {
+  if (g_in_inspect_child) return;
+  const char* off = std::getenv("V4ORACLE_INSPECT");
+  if (off && std::string(off) == "0") return;  // for measuring the cost only (docs/hdf5-tensors.md)
+  std::vector<Inspection> runs;
+  auto reap_all = [&] {
+    for (Inspection& r : runs) {
+      if (r.fd >= 0) ::close(r.fd), r.fd = -1;
+      if (r.pid > 0) {
+        if (!r.ended) ::kill(r.pid, SIGKILL);
+        int status = 0;
+        while (::waitpid(r.pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        r.pid = -1;
+      }
+    }
+  };
+  for (const std::string& path : paths) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;  // the reader reports it
+    const FileKey key{st.st_dev, st.st_ino, st.st_size, long(st.st_mtim.tv_sec), long(st.st_mtim.tv_nsec)};
+    bool seen = false;
+    for (const FileKey& k : inspected_files()) seen |= k == key;
+    for (const Inspection& r : runs) seen |= r.key == key;
+    if (seen) continue;
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) {
+      reap_all();
+      throw InputError(path, "", std::string("cannot inspect: pipe: ") + std::strerror(errno));
+    }
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+      const int e = errno;
+      ::close(fds[0]), ::close(fds[1]);
+      reap_all();
+      throw InputError(path, "", std::string("cannot inspect: fork: ") + std::strerror(e));
+    }
+    if (pid == 0) {
+      g_in_inspect_child = true;
+      ::signal(SIGINT, SIG_DFL), ::signal(SIGTERM, SIG_DFL), ::signal(SIGHUP, SIG_DFL);  // not the parent's cleanup
+      try {
+        inspect_everything(path);
+      } catch (...) {
+        // A problem libhdf5 reported cleanly: the parent's reading reports it.
+      }
+      ::_exit(0);  // no atexit handlers: the parent's open HDF5 files and stdio buffers are not flushed twice
+    }
+    ::close(fds[1]);
+    runs.push_back({path, key, pid, fds[0], false});
+  }
+  // Every child holds its pipe's write end: the read end reads as closed (POLLHUP) the moment it ends.
+  const double limit = inspect_timeout_s();
+  const auto t0 = std::chrono::steady_clock::now();
+  while (true) {
+    std::vector<struct pollfd> pfds;
+    std::vector<size_t> which;
+    for (size_t i = 0; i < runs.size(); ++i)
+      if (!runs[i].ended) pfds.push_back({runs[i].fd, POLLIN, 0}), which.push_back(i);
+    if (pfds.empty()) break;
+    const double left = limit - std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (left <= 0) break;
+    const int rc = ::poll(pfds.data(), nfds_t(pfds.size()), int(std::min(left * 1000.0 + 1, 60000.0)));
+    if (rc < 0 && errno != EINTR) break;
+    for (size_t k = 0; rc > 0 && k < pfds.size(); ++k)
+      if (pfds[k].revents) runs[which[k]].ended = true;
+  }
+  std::vector<int> statuses(runs.size(), 0);
+  for (size_t i = 0; i < runs.size(); ++i) {
+    Inspection& r = runs[i];
+    ::close(r.fd), r.fd = -1;
+    if (!r.ended) ::kill(r.pid, SIGKILL);
+    while (::waitpid(r.pid, &statuses[i], 0) < 0 && errno == EINTR) {
+    }
+    r.pid = -1;
+  }
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const Inspection& r = runs[i];
+    const int status = statuses[i];
+    if (!r.ended) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%g", limit);
+      throw InputError(r.path, "", std::string("libhdf5 did not finish reading the file's metadata within ") + buf +
+                                       " s; the file is corrupt or hostile (refused)");
+    }
+    if (WIFSIGNALED(status))
+      throw InputError(r.path, "", std::string("libhdf5 crashed (") + strsignal(WTERMSIG(status)) +
+                                       ") reading the file's metadata; the file is corrupt or hostile (refused)");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+      throw InputError(r.path, "", "libhdf5 failed reading the file's metadata (status " + std::to_string(status) +
+                                       "); the file is corrupt or hostile (refused)");
+  }
+  for (const Inspection& r : runs) inspected_files().push_back(r.key);
+}
+
 H5Reader::H5Reader(std::string path) : path_(std::move(path)) {
   hdf5_silence();
   struct stat st;
@@ -66,6 +237,8 @@ H5Reader::H5Reader(std::string path) : path_(std::move(path)) {
   if (S_ISDIR(st.st_mode)) throw InputError(path_, "", "is a directory, not an HDF5 file");
   if (::access(path_.c_str(), R_OK) != 0)
     throw InputError(path_, "", std::string("cannot open: ") + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) throw InputError(path_, "", "is not a regular file (a device, FIFO or socket)");
+  inspect_untrusted_files({path_});
   if (H5Fis_hdf5(path_.c_str()) <= 0) throw InputError(path_, "", "not an HDF5 file");
   Hid fapl = plist(H5P_FILE_ACCESS);
   H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);

@@ -404,4 +404,36 @@ TEST(Sha256Empty, EmptyInputFromNullptr) {
   EXPECT_EQ(h.hex_digest(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
+// ---------------------------------------------------------------------------------------------
+// 4. libhdf5 crashes and hangs on hostile files are contained
+// ---------------------------------------------------------------------------------------------
+
+// Every file of the corrupt-h5 folder crashed (SIGSEGV) or hung `v4oracle compare F F`; now both commands
+// answer with one line naming the file, exit 2, within the inspector's limit, and write nothing.
+TEST_F(Untrusted, CorruptFilesAreContained) {
+  // The shared test data sits beside the checkout (../shared), or beside the worktree folder.
+  fs::path corpus;
+  for (const char* up : {"..", "../.."})
+    if (fs::exists(fs::path(V4ORACLE_SOURCE_DIR) / up / "shared" / "testdata" / "corrupt-h5"))
+      corpus = fs::path(V4ORACLE_SOURCE_DIR) / up / "shared" / "testdata" / "corrupt-h5";
+  if (corpus.empty()) GTEST_SKIP() << "../shared/testdata/corrupt-h5 not present";
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(corpus)) {
+    const std::string f = e.path().string(), name = e.path().filename().string();
+    for (const std::string& cmd : {"compare " + f + " " + f + " --json " + path("r.json"),
+                                   "op fp8_gemm --inputs " + f + " -o " + path("out.h5")}) {
+      const CliRun r = run(cmd, "V4ORACLE_INSPECT_TIMEOUT_S=3");
+      EXPECT_EQ(r.status, 2) << cmd << "\n" << r.err;
+      EXPECT_EQ(lines(r.err), 1) << cmd << "\n" << r.err;
+      EXPECT_NE(r.err.find(name), std::string::npos) << r.err;
+      EXPECT_LT(r.seconds, 30.0) << cmd;
+      EXPECT_FALSE(fs::exists(path("r.json")));
+      EXPECT_FALSE(fs::exists(path("out.h5")));
+    }
+    ++n;
+  }
+  EXPECT_GT(n, 0);
+  expect_no_temps(dir_);
+}
+
 }  // namespace
