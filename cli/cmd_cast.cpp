@@ -5,6 +5,7 @@
 #include "cli/commands.h"
 #include "golden/file_meta.h"
 #include "golden/ops.h"
+#include "golden/output_file.h"
 
 namespace v4::cli {
 
@@ -22,12 +23,14 @@ void register_cast(CLI::App& app) {
       ->check(CLI::IsMember({"satfinite", "nosat"}));
   sub->add_option("--inputs", args->inputs, "input HDF5 file")->required();
   sub->add_option("--dataset", args->dataset, "float32 dataset to convert (default x)");
-  sub->add_option("-o,--output", args->out, "output HDF5 file")->required();
+  sub->add_option("-o,--output", args->out, "output HDF5 file (- for stdout)")->required();
   sub->callback([args] {
     const Fmt to = args->to == "e2m1" ? Fmt::e2m1x2 : *fmt_parse(args->to);
     if (args->mode == "nosat" && to != Fmt::e4m3fn && to != Fmt::e5m2)
       throw std::invalid_argument("cast: --mode applies to e4m3fn and e5m2 only");
     const Sat sat = args->mode == "nosat" ? Sat::nosat : Sat::satfinite;
+    const golden::OutputTarget target = golden::check_output(args->out);
+    golden::check_outputs_distinct({target}, {args->inputs});
     const golden::H5Reader in(args->inputs);
     const std::string ds = args->dataset.front() == '/' ? args->dataset : "/" + args->dataset;
     const Tensor x = in.read(ds, Fmt::f32);
@@ -39,7 +42,7 @@ void register_cast(CLI::App& app) {
     w.write("/codes", r.codes);
     w.write("/values", r.values);
     w.commit();
-    std::printf("cast %lld elements of %s:%s to %s (%s) -> %s\n", (long long)x.numel(), args->inputs.c_str(), ds.c_str(),
+    std::fprintf(target.kind == golden::OutputKind::stdout_ ? stderr : stdout, "cast %lld elements of %s:%s to %s (%s) -> %s\n", (long long)x.numel(), args->inputs.c_str(), ds.c_str(),
                 fmt_name(to), args->mode.c_str(), args->out.c_str());
   });
 }

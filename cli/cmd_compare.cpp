@@ -1,12 +1,15 @@
 // `v4oracle compare GOLDEN CANDIDATE [--policy B] [--policy-file F] [--json F] [--html F] [--text F]
 // [--quiet] [--verify-hash] [--chunk-mib N]`: diff a candidate against a golden in model order
-// (docs/compare.md). Exit 0 all within policy, 1 divergence, 2 bad usage or bad input; report files
-// are written only once the comparison finished, each atomically.
+// (docs/compare.md). Exit 0 all within policy, 1 divergence, 2 bad usage or bad input (output paths are
+// checked before comparing), 4 a report could not be written; report files are written only once the
+// comparison finished, all or none, each atomically ("-": stdout).
 #include <cstdio>
 
 #include "cli/commands.h"
 #include "compare/compare.h"
 #include "compare/report.h"
+#include "golden/output_file.h"
+#include "golden/untrusted.h"
 
 namespace v4::cli {
 
@@ -25,32 +28,44 @@ void register_compare(CLI::App& app) {
   sub->add_option("candidate", a->candidate, "candidate HDF5 file")->required();
   sub->add_option("--policy", a->policy, "default budget: bitwise (default), ulp:N, nmse:X, ties, ignore");
   sub->add_option("--policy-file", a->policy_file, "rules `<glob> <budget> [reason]`, first match wins");
-  sub->add_option("--json", a->json, "write the JSON report here");
-  sub->add_option("--html", a->html, "write the self-contained HTML report here");
-  sub->add_option("--text", a->text, "write the text report here (it is printed to stdout as well)");
+  sub->add_option("--json", a->json, "write the JSON report here (- for stdout)");
+  sub->add_option("--html", a->html, "write the self-contained HTML report here (- for stdout)");
+  sub->add_option("--text", a->text, "write the text report here (- for stdout; it is printed to stdout as well)");
   sub->add_flag("-q,--quiet", a->quiet, "print only the one-line summary");
   sub->add_flag("--verify-hash", a->verify_hash, "recompute every dataset's sha256 first (reads both files twice)");
   sub->add_option("--chunk-mib", a->chunk_mib, "read size per file per step, MiB (memory is about twice this)")
       ->check(CLI::Range(int64_t(1), int64_t(4096)));
   sub->callback([a] {
+    // Outputs are checked before anything is computed: a directory, a missing directory, an input's own
+    // path or one path given twice is exit 2 at once.
+    std::vector<golden::OutputTarget> targets;
+    for (const std::string* p : {&a->json, &a->html, &a->text})
+      if (!p->empty()) targets.push_back(golden::check_output(*p));
+    golden::check_outputs_distinct(targets, {a->golden, a->candidate, a->policy_file});
+    bool report_on_stdout = false;
+    for (const golden::OutputTarget& t : targets) report_on_stdout |= t.kind == golden::OutputKind::stdout_;
     compare::CompareOptions opt;
     opt.policy = compare::Policy(compare::budget_parse(a->policy), a->policy == "bitwise" ? "default: bit-exact" : "--policy");
     if (!a->policy_file.empty()) opt.policy.load_file(a->policy_file);
     opt.chunk_bytes = a->chunk_mib << 20;
     opt.verify_hash = a->verify_hash;
+    golden::inspect_untrusted_files({a->golden, a->candidate});  // both at once (golden/untrusted.h)
     const compare::CompareResult r = compare::compare_files(a->golden, a->candidate, opt);
-    // Every report is rendered before any is written, then each lands atomically.
+    // Every report is rendered before any is written, then they land all or none.
     const std::string text = compare::report_text(r);
-    const std::string json = a->json.empty() ? "" : compare::report_json(r);
-    const std::string html = a->html.empty() ? "" : compare::report_html(r);
-    if (!a->json.empty()) compare::report_write_atomic(a->json, json);
-    if (!a->html.empty()) compare::report_write_atomic(a->html, html);
-    if (!a->text.empty()) compare::report_write_atomic(a->text, text);
+    std::vector<std::pair<golden::OutputTarget, std::string>> reports;
+    size_t k = 0;
+    if (!a->json.empty()) reports.emplace_back(targets[k++], compare::report_json(r));
+    if (!a->html.empty()) reports.emplace_back(targets[k++], compare::report_html(r));
+    if (!a->text.empty()) reports.emplace_back(targets[k++], text);
+    compare::report_write_all(reports);
+    // A report on stdout ("-") keeps stdout to itself: the usual text or summary line goes to stderr.
+    std::FILE* human = report_on_stdout ? stderr : stdout;
     if (a->quiet)
-      std::printf("%s\n", compare::report_summary_line(r).c_str());
+      std::fprintf(human, "%s\n", compare::report_summary_line(r).c_str());
     else
-      std::fputs(text.c_str(), stdout);
-    std::fflush(stdout);
+      std::fputs(text.c_str(), human);
+    std::fflush(human);
     if (!r.pass()) throw ExitStatus{kExitDivergence};
   });
 }

@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "golden/ops.h"
+#include "golden/output_file.h"
 
 namespace v4::cli {
 
@@ -43,7 +44,7 @@ void register_op(CLI::App& app) {
   sub->add_option("--shape", args->shape, "shape parameters for --seed, e.g. M=64 N=128 K=256");
   CLI::Option* steps = sub->add_option("--steps", args->steps, "optimizer ops: run N steps (same as --shape steps=N)");
   sub->add_option("--recipe", args->recipe, "GEMM recipe")->check(CLI::IsMember({"canonical", "hopper", "exact"}));
-  sub->add_option("-o,--output", args->out, "output HDF5 file")->required();
+  sub->add_option("-o,--output", args->out, "output HDF5 file (- for stdout)")->required();
   inputs->excludes(seed);
   sub->callback([args, inputs, seed, steps, sub] {
     const golden::OpSpec* op = golden::op_find(args->name);
@@ -58,17 +59,22 @@ void register_op(CLI::App& app) {
     if (recipe_given && !op->has_recipe)
       throw std::invalid_argument("op: " + op->name + " has one definition and takes no --recipe");
     const Recipe r = *recipe_parse(args->recipe);
+    // The output is checked before computing: a directory or the input file itself is exit 2 at once.
+    const golden::OutputTarget target = golden::check_output(args->out);
+    golden::check_outputs_distinct({target}, {*inputs ? args->inputs : std::string()});
     const auto outputs = golden::op_run_to_file(*op, *inputs ? std::optional<std::string>(args->inputs) : std::nullopt,
                                                 args->seed, parse_shape(args->shape), r, args->out);
-    std::printf("%s", op->name.c_str());
-    if (op->has_recipe) std::printf(" [%s]", recipe_name(r));
-    std::printf(" ->");
+    // With -o - the HDF5 file is stdout, so the summary line goes to stderr.
+    std::FILE* f = target.kind == golden::OutputKind::stdout_ ? stderr : stdout;
+    std::fprintf(f, "%s", op->name.c_str());
+    if (op->has_recipe) std::fprintf(f, " [%s]", recipe_name(r));
+    std::fprintf(f, " ->");
     for (const auto& nt : outputs) {
-      std::printf(" %s %s[", nt.name.c_str(), fmt_name(nt.t.fmt));
-      for (size_t i = 0; i < nt.t.shape.size(); ++i) std::printf("%s%lld", i ? "," : "", (long long)nt.t.shape[i]);
-      std::printf("]");
+      std::fprintf(f, " %s %s[", nt.name.c_str(), fmt_name(nt.t.fmt));
+      for (size_t i = 0; i < nt.t.shape.size(); ++i) std::fprintf(f, "%s%lld", i ? "," : "", (long long)nt.t.shape[i]);
+      std::fprintf(f, "]");
     }
-    std::printf(" -> %s\n", args->out.c_str());
+    std::fprintf(f, " -> %s\n", args->out.c_str());
   });
 }
 

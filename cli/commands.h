@@ -20,6 +20,8 @@ std::span<const RegisterFn> commands();
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitDivergence = 1;
 inline constexpr int kExitBadInput = 2;
+// 3: internal error (a bug). 4: an output could not be written (disk full, I/O error, quota).
+inline constexpr int kExitOutput = 4;
 
 // Thrown by a subcommand to end the process with a status that is not an error (e.g. compare's 1 for
 // "divergence found"); main() returns `code` after the command's own output.

@@ -1,11 +1,31 @@
 // v4oracle: entry point. Parses the command line, runs the chosen subcommand, and maps errors onto the
-// exit statuses of design.md §6: bad usage or bad input -> one line on stderr and status 2.
+// exit statuses of design.md §6: bad usage or bad input -> one line on stderr and status 2; an output that
+// cannot be written (disk full) -> one line and status 4.
 #include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
+#include <string>
 
 #include "cli/commands.h"
 #include "golden/input_error.h"
+#include "golden/output_file.h"
 #include "v4oracle_version.h"
+
+namespace {
+
+// design.md §6: every error is one line, whatever the message (HDF5 text) contained. The process then
+// ends without exit handlers: libhdf5's own would retry flushing an output that just failed to write
+// (disk full), and could crash doing so; temp files are already removed by then.
+[[noreturn]] void fail_with(int status, const char* kind, const char* what) {
+  std::string s = what;
+  for (char& c : s)
+    if (c == '\n' || c == '\r') c = ' ';
+  std::fprintf(stderr, "v4oracle: %s: %s\n", kind, s.c_str());
+  std::fflush(nullptr);
+  std::_Exit(status);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"v4oracle: deterministic simulator and bit-exact correctness oracle for DeepSeek-V4 numerics"};
@@ -26,14 +46,13 @@ int main(int argc, char** argv) {
   } catch (const v4::cli::ExitStatus& e) {
     return e.code;
   } catch (const v4::golden::InputError& e) {
-    std::fprintf(stderr, "v4oracle: error: %s\n", e.what());
-    return v4::cli::kExitBadInput;
+    fail_with(v4::cli::kExitBadInput, "error", e.what());
+  } catch (const v4::golden::OutputError& e) {
+    fail_with(v4::cli::kExitOutput, "error", e.what());
   } catch (const std::invalid_argument& e) {
-    std::fprintf(stderr, "v4oracle: error: %s\n", e.what());
-    return v4::cli::kExitBadInput;
+    fail_with(v4::cli::kExitBadInput, "error", e.what());
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "v4oracle: internal error: %s\n", e.what());
-    return 3;
+    fail_with(3, "internal error", e.what());
   }
   return v4::cli::kExitOk;
 }

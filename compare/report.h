@@ -4,8 +4,11 @@
 // network) with per-layer plots and the mismatch heatmap of the first divergent tensor.
 #pragma once
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "compare/compare.h"
+#include "golden/output_file.h"
 
 namespace v4::compare {
 
@@ -16,8 +19,10 @@ std::string report_text(const CompareResult& r);  // ends with the summary line
 std::string report_json(const CompareResult& r);
 std::string report_html(const CompareResult& r);
 
-// Writes `content` to `<path>.tmp.<pid>` and renames it onto path: never a partial report file.
-// InputError naming the path when it cannot be written.
+// Writes one report whole (golden/output_file.h: temp file beside it then rename; a device or "-" in
+// place). InputError when the path cannot be an output, OutputError when writing fails.
 void report_write_atomic(const std::string& path, const std::string& content);
+// Several reports, all or none: every temp file is written before any is renamed into place.
+void report_write_all(const std::vector<std::pair<golden::OutputTarget, std::string>>& reports);
 
 }  // namespace v4::compare

@@ -1,29 +1,15 @@
-// Report files are written whole or not at all: see report_write_atomic in report.h.
-#include <unistd.h>
-
-#include <cstdio>
-#include <fstream>
-
+// Report files are written all or none, each whole: see report_write_atomic / report_write_all in report.h.
 #include "compare/report.h"
+#include "golden/output_file.h"
 
 namespace v4::compare {
 
+void report_write_all(const std::vector<std::pair<golden::OutputTarget, std::string>>& reports) {
+  golden::write_files_atomic(reports);
+}
+
 void report_write_atomic(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".tmp." + std::to_string(long(::getpid()));
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw golden::InputError(path, "", "cannot write the report (temporary file " + tmp + ")");
-    f.write(content.data(), std::streamsize(content.size()));
-    f.close();
-    if (!f) {
-      std::remove(tmp.c_str());
-      throw golden::InputError(path, "", "cannot write the report");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw golden::InputError(path, "", "cannot rename the report into place");
-  }
+  golden::write_files_atomic({{golden::check_output(path), content}});
 }
 
 }  // namespace v4::compare

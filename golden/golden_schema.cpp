@@ -90,7 +90,8 @@ TensorLinks SchemaReader::links(const std::string& dataset) const {
   TensorLinks l;
   for (const auto& [name, field] : {std::pair{kAttrTensorKind, &l.kind}, std::pair{kAttrScores, &l.scores},
                                     std::pair{kAttrSource, &l.source}}) {
-    const auto it = std::find_if(extra.begin(), extra.end(), [&](const auto& a) { return a.first == name; });
+    // `key`, not the structured binding itself, is captured: clang before 16 cannot capture bindings (fuzz/).
+    const auto it = std::find_if(extra.begin(), extra.end(), [key = name](const auto& a) { return a.first == key; });
     if (it != extra.end())
       *field = it->second;
     else if (H5Aexists_by_name(file_, dataset.c_str(), name, H5P_DEFAULT) > 0)  // not a single string: not in extra

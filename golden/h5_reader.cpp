@@ -1,19 +1,28 @@
 // The validating reader of tensor files (tensor_io.h): H5Reader. Every dataset's metadata is checked
 // against its storage (format vs HDF5 type, logical vs stored shape, block rank) before any data is
 // read, and every problem is one InputError line naming file, dataset and problem (design.md §6).
+#include <fcntl.h>
 #include <hdf5.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <new>
 #include <utility>
 
 #include "golden/h5_util.h"
 #include "golden/tensor_io.h"
+#include "golden/untrusted.h"
 
 namespace v4::golden {
 
@@ -58,6 +67,169 @@ std::vector<std::pair<std::string, std::string>> read_extra_attrs(hid_t dset, co
 
 }  // namespace
 
+namespace {
+
+// ---- containment of libhdf5 on hostile files (docs/hdf5-tensors.md §Untrusted files) ----
+
+bool g_in_inspect_child = false;  // set in the forked inspector: its own readers do not fork again
+
+// The inspector's time limit: V4ORACLE_INSPECT_TIMEOUT_S (seconds, > 0), else kInspectTimeoutS. A valid
+// file's metadata takes milliseconds to walk (docs/hdf5-tensors.md measures it); 20 s leaves room for a
+// loaded CI machine and slow network storage while still bounding a hang.
+constexpr double kInspectTimeoutS = 20;
+double inspect_timeout_s() {
+  const char* e = std::getenv("V4ORACLE_INSPECT_TIMEOUT_S");
+  if (e && *e) {
+    char* end = nullptr;
+    const double v = std::strtod(e, &end);
+    if (end && *end == 0 && v > 0) return v;
+  }
+  return kInspectTimeoutS;
+}
+
+// Reads every piece of metadata a reader above may touch: every link, every dataset's TensorInfo (all
+// its attributes and the storage checks), every root attribute's value.
+void inspect_everything(const std::string& path) {
+  const H5Reader r(path);
+  for (const std::string& ds : r.datasets()) (void)r.info(ds);
+  for (const std::string& name : r.root_attr_names()) {
+    try {
+      if (!r.root_str(name)) continue;
+    } catch (const InputError&) {
+      try {
+        (void)r.root_i64(name);
+      } catch (const InputError&) {
+        try {
+          (void)r.root_f64(name);
+        } catch (const InputError&) {
+        }
+      }
+    }
+  }
+}
+
+// Files already inspected by this process (device, inode, size, mtime): a file opened twice (the
+// comparator's reader and schema reader) is inspected once.
+struct FileKey {
+  dev_t dev;
+  ino_t ino;
+  off_t size;
+  long mtime_s, mtime_ns;
+  bool operator==(const FileKey&) const = default;
+};
+std::vector<FileKey>& inspected_files() {
+  static std::vector<FileKey> v;
+  return v;
+}
+
+struct Inspection {
+  std::string path;
+  FileKey key;
+  pid_t pid = -1;
+  int fd = -1;  // read end of the pipe whose write end only the child holds
+  bool ended = false;
+};
+
+}  // namespace
+
+// Walks each file's metadata with libhdf5 in a forked child (all children at once) under one watchdog;
+// a crash or a hang there becomes one InputError line naming the file. Only then does this process
+// touch the file with libhdf5, along the paths the child has walked. A child reports nothing but how it
+// ended: a problem it finds as an InputError is found again, and reported, by the parent's own reading.
+void inspect_untrusted_files(const std::vector<std::string>& paths) {
+  if (g_in_inspect_child) return;
+  const char* off = std::getenv("V4ORACLE_INSPECT");
+  if (off && std::string(off) == "0") return;  // for measuring the cost only (docs/hdf5-tensors.md)
+  std::vector<Inspection> runs;
+  auto reap_all = [&] {
+    for (Inspection& r : runs) {
+      if (r.fd >= 0) ::close(r.fd), r.fd = -1;
+      if (r.pid > 0) {
+        if (!r.ended) ::kill(r.pid, SIGKILL);
+        int status = 0;
+        while (::waitpid(r.pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        r.pid = -1;
+      }
+    }
+  };
+  for (const std::string& path : paths) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;  // the reader reports it
+    const FileKey key{st.st_dev, st.st_ino, st.st_size, long(st.st_mtim.tv_sec), long(st.st_mtim.tv_nsec)};
+    bool seen = false;
+    for (const FileKey& k : inspected_files()) seen |= k == key;
+    for (const Inspection& r : runs) seen |= r.key == key;
+    if (seen) continue;
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) {
+      reap_all();
+      throw InputError(path, "", std::string("cannot inspect: pipe: ") + std::strerror(errno));
+    }
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+      const int e = errno;
+      ::close(fds[0]), ::close(fds[1]);
+      reap_all();
+      throw InputError(path, "", std::string("cannot inspect: fork: ") + std::strerror(e));
+    }
+    if (pid == 0) {
+      g_in_inspect_child = true;
+      ::signal(SIGINT, SIG_DFL), ::signal(SIGTERM, SIG_DFL), ::signal(SIGHUP, SIG_DFL);  // not the parent's cleanup
+      try {
+        inspect_everything(path);
+      } catch (...) {
+        // A problem libhdf5 reported cleanly: the parent's reading reports it.
+      }
+      ::_exit(0);  // no atexit handlers: the parent's open HDF5 files and stdio buffers are not flushed twice
+    }
+    ::close(fds[1]);
+    runs.push_back({path, key, pid, fds[0], false});
+  }
+  // Every child holds its pipe's write end: the read end reads as closed (POLLHUP) the moment it ends.
+  const double limit = inspect_timeout_s();
+  const auto t0 = std::chrono::steady_clock::now();
+  while (true) {
+    std::vector<struct pollfd> pfds;
+    std::vector<size_t> which;
+    for (size_t i = 0; i < runs.size(); ++i)
+      if (!runs[i].ended) pfds.push_back({runs[i].fd, POLLIN, 0}), which.push_back(i);
+    if (pfds.empty()) break;
+    const double left = limit - std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (left <= 0) break;
+    const int rc = ::poll(pfds.data(), nfds_t(pfds.size()), int(std::min(left * 1000.0 + 1, 60000.0)));
+    if (rc < 0 && errno != EINTR) break;
+    for (size_t k = 0; rc > 0 && k < pfds.size(); ++k)
+      if (pfds[k].revents) runs[which[k]].ended = true;
+  }
+  std::vector<int> statuses(runs.size(), 0);
+  for (size_t i = 0; i < runs.size(); ++i) {
+    Inspection& r = runs[i];
+    ::close(r.fd), r.fd = -1;
+    if (!r.ended) ::kill(r.pid, SIGKILL);
+    while (::waitpid(r.pid, &statuses[i], 0) < 0 && errno == EINTR) {
+    }
+    r.pid = -1;
+  }
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const Inspection& r = runs[i];
+    const int status = statuses[i];
+    if (!r.ended) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%g", limit);
+      throw InputError(r.path, "", std::string("libhdf5 did not finish reading the file's metadata within ") + buf +
+                                       " s; the file is corrupt or hostile (refused)");
+    }
+    if (WIFSIGNALED(status))
+      throw InputError(r.path, "", std::string("libhdf5 crashed (") + strsignal(WTERMSIG(status)) +
+                                       ") reading the file's metadata; the file is corrupt or hostile (refused)");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+      throw InputError(r.path, "", "libhdf5 failed reading the file's metadata (status " + std::to_string(status) +
+                                       "); the file is corrupt or hostile (refused)");
+  }
+  for (const Inspection& r : runs) inspected_files().push_back(r.key);
+}
+
 H5Reader::H5Reader(std::string path) : path_(std::move(path)) {
   hdf5_silence();
   struct stat st;
@@ -65,6 +237,8 @@ H5Reader::H5Reader(std::string path) : path_(std::move(path)) {
   if (S_ISDIR(st.st_mode)) throw InputError(path_, "", "is a directory, not an HDF5 file");
   if (::access(path_.c_str(), R_OK) != 0)
     throw InputError(path_, "", std::string("cannot open: ") + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) throw InputError(path_, "", "is not a regular file (a device, FIFO or socket)");
+  inspect_untrusted_files({path_});
   if (H5Fis_hdf5(path_.c_str()) <= 0) throw InputError(path_, "", "not an HDF5 file");
   Hid fapl = plist(H5P_FILE_ACCESS);
   H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
@@ -76,9 +250,30 @@ H5Reader::~H5Reader() {
   if (file_ >= 0) H5Fclose(file_);
 }
 
+namespace {
+
+// An input file must hold its own data: a path through an external (or user-defined) link would make
+// HDF5 open another file, so it is refused before anything is opened along it.
+void refuse_foreign_links(hid_t file, const std::vector<std::string>& parts, const Where& w) {
+  for (size_t n = 1; n <= parts.size(); ++n) {
+    const std::string prefix = join_path(parts, n);
+    if (H5Lexists(file, prefix.c_str(), H5P_DEFAULT) <= 0) return;  // absent: object_type says so
+    H5L_info_t li;
+    if (H5Lget_info(file, prefix.c_str(), &li, H5P_DEFAULT) < 0)
+      w.fail("cannot read the link " + prefix + ": " + hdf5_error_text());
+    if (li.type == H5L_TYPE_EXTERNAL)
+      w.fail(prefix + " is an external link to another file; refused (an input must hold its own data, "
+                      "docs/hdf5-tensors.md)");
+    if (li.type != H5L_TYPE_HARD && li.type != H5L_TYPE_SOFT) w.fail(prefix + " is a user-defined link; refused");
+  }
+}
+
+}  // namespace
+
 int64_t H5Reader::open_dataset(const std::string& dataset) const {
   const std::vector<std::string> parts = split_path(dataset);
   const std::string full = canonical_path(dataset);
+  refuse_foreign_links(file_, parts, Where{path_, full});
   const H5I_type_t t = object_type(file_, parts);
   if (t == H5I_BADID) throw InputError(path_, full, "no such dataset");
   if (t == H5I_GROUP) throw InputError(path_, full, "is a group, not a dataset");
@@ -88,9 +283,90 @@ int64_t H5Reader::open_dataset(const std::string& dataset) const {
   return d;
 }
 
-bool H5Reader::has(const std::string& dataset) const { return object_type(file_, split_path(dataset)) == H5I_DATASET; }
+bool H5Reader::has(const std::string& dataset) const {
+  const std::vector<std::string> parts = split_path(dataset);
+  refuse_foreign_links(file_, parts, Where{path_, canonical_path(dataset)});
+  return object_type(file_, parts) == H5I_DATASET;
+}
 
 namespace {
+
+// Deflate cannot expand data by more than 1032:1 (zlib's technical notes: a 258-byte match coded in one
+// bit-pair at best gives 1032:1); shuffle and fletcher32 do not compress. A chunked dataset declaring more
+// bytes than its stored size times this is a decompression bomb or a lie.
+constexpr uint64_t kMaxDeflateRatio = 1032;
+// Largest chunk accepted: HDF5 holds a whole chunk in memory to read any part of it, and the comparator
+// promises bounded memory (docs/compare.md); h5py's automatic chunks stay below 1 MiB.
+constexpr uint64_t kMaxChunkBytes = uint64_t(64) << 20;
+
+// What the file can actually hold for a dataset, checked before any allocation for it (docs/hdf5-tensors.md
+// §Untrusted files): no external storage, no virtual datasets, contiguous data inside the file, every chunk
+// written, only deflate/shuffle/fletcher32 filters, chunks of bounded size, no more than deflate can
+// expand. Never-written data (which HDF5 would return as fill values) is an error.
+void check_storage(hid_t dset, const TensorInfo& info, const Where& w) {
+  Hid dcpl(H5Dget_create_plist(dset), H5Pclose);
+  if (!dcpl.ok()) w.fail("cannot read the dataset's creation properties: " + hdf5_error_text());
+  if (H5Pget_external_count(dcpl) != 0)
+    w.fail("stores its data in an external raw file (HDF5 external storage); refused: an input must hold its own "
+           "data (docs/hdf5-tensors.md)");
+  const H5D_layout_t layout = H5Pget_layout(dcpl);
+  if (layout == H5D_VIRTUAL)
+    w.fail("is a virtual dataset (its data is mapped from other datasets or files); refused (docs/hdf5-tensors.md)");
+  if (layout < 0) w.fail("has an unreadable storage layout: " + hdf5_error_text());
+  if (info.stored_bytes == 0 || layout == H5D_COMPACT) return;  // compact data lives in the object header
+  struct stat st;
+  if (::stat(w.file.c_str(), &st) != 0) w.fail(std::string("cannot stat the file: ") + std::strerror(errno));
+  const uint64_t file_size = uint64_t(st.st_size), declared = uint64_t(info.stored_bytes);
+  if (layout == H5D_CONTIGUOUS) {
+    const haddr_t off = H5Dget_offset(dset);
+    if (off == HADDR_UNDEF)
+      w.fail("declares " + std::to_string(declared) + " bytes but its data was never written (no storage in the file)");
+    if (uint64_t(off) > file_size || declared > file_size - uint64_t(off))
+      w.fail("declares " + std::to_string(declared) + " bytes at offset " + std::to_string(uint64_t(off)) +
+             " but the file has " + std::to_string(file_size) + " bytes (truncated or corrupt)");
+    return;
+  }
+  if (layout != H5D_CHUNKED) w.fail("has an unsupported storage layout");
+  const int nfilters = H5Pget_nfilters(dcpl);
+  if (nfilters < 0) w.fail("cannot read the filter pipeline: " + hdf5_error_text());
+  for (int i = 0; i < nfilters; ++i) {
+    unsigned flags = 0, cd[8];
+    size_t ncd = 8;
+    char name[64] = {0};
+    const H5Z_filter_t id = H5Pget_filter2(dcpl, unsigned(i), &flags, &ncd, cd, sizeof name, name, nullptr);
+    if (id != H5Z_FILTER_DEFLATE && id != H5Z_FILTER_SHUFFLE && id != H5Z_FILTER_FLETCHER32)
+      w.fail("uses HDF5 filter " + std::to_string(int(id)) + " (" + std::string(name) +
+             "); only deflate (gzip), shuffle and fletcher32 are accepted");
+  }
+  const int rank = int(info.stored_shape.size());
+  std::vector<hsize_t> chunk(size_t(std::max(rank, 1)), 0);
+  if (rank == 0 || H5Pget_chunk(dcpl, rank, chunk.data()) != rank) w.fail("has an unreadable chunk shape");
+  uint64_t chunk_bytes = fmt_storage_size(info.fmt), expected = 1;
+  for (int d = 0; d < rank; ++d) {
+    if (chunk[size_t(d)] == 0) w.fail("has a zero chunk dimension");
+    const uint64_t dim = uint64_t(info.stored_shape[size_t(d)]), c = chunk[size_t(d)];
+    chunk_bytes = chunk_bytes > kMaxChunkBytes ? chunk_bytes : chunk_bytes * std::min<uint64_t>(c, kMaxChunkBytes + 1);
+    const uint64_t per_dim = dim / c + (dim % c != 0);
+    expected = per_dim != 0 && expected > std::numeric_limits<uint64_t>::max() / per_dim ? std::numeric_limits<uint64_t>::max()
+                                                                                          : expected * per_dim;
+  }
+  if (chunk_bytes > kMaxChunkBytes)
+    w.fail("has chunks of more than " + std::to_string(kMaxChunkBytes >> 20) + " MiB (HDF5 reads a whole chunk at a time)");
+  hsize_t stored_chunks = 0;
+  Hid space(H5Dget_space(dset), H5Sclose);
+  if (!space.ok() || H5Dget_num_chunks(dset, space, &stored_chunks) < 0) w.fail("cannot read the chunk index: " + hdf5_error_text());
+  if (uint64_t(stored_chunks) < expected)
+    w.fail("only " + std::to_string(uint64_t(stored_chunks)) + " of its " + std::to_string(expected) +
+           " chunks were ever written; refusing to read never-written data as fill values");
+  const uint64_t storage = H5Dget_storage_size(dset);
+  if (storage > file_size)
+    w.fail("stores " + std::to_string(storage) + " bytes but the file has " + std::to_string(file_size) +
+           " bytes (truncated or corrupt)");
+  const uint64_t max_ratio = nfilters == 0 ? 1 : kMaxDeflateRatio;
+  if (storage == 0 || declared / max_ratio > storage)
+    w.fail("declares " + std::to_string(declared) + " bytes but stores only " + std::to_string(storage) +
+           " (more than its filters can expand)");
+}
 
 // Reads and validates the metadata of an open dataset (design.md §6: one clear line per problem).
 TensorInfo inspect(hid_t dset, const Where& w) {
@@ -158,7 +434,22 @@ TensorInfo inspect(hid_t dset, const Where& w) {
   const auto bytes = checked_bytes(info.stored_shape, int64_t(fmt_storage_size(info.fmt)));
   if (!bytes) w.fail("shape " + shape_str(info.stored_shape) + " is too large");
   info.stored_bytes = *bytes;
+  check_storage(dset, info, w);
   return info;
+}
+
+}  // namespace
+
+namespace {
+
+// The buffer for a tensor's data; running out of memory is one line naming the file and dataset.
+Tensor allocate(Fmt fmt, const std::vector<int64_t>& shape, const Where& w) {
+  try {
+    return Tensor::make(fmt, shape);
+  } catch (const std::bad_alloc&) {
+    w.fail("needs " + std::to_string(checked_bytes(fmt_stored_shape(fmt, shape), int64_t(fmt_storage_size(fmt))).value_or(-1)) +
+           " bytes of memory for " + fmt_name(fmt) + " " + shape_str(shape) + ", more than can be allocated");
+  }
 }
 
 }  // namespace
@@ -174,7 +465,7 @@ Tensor H5Reader::read(const std::string& dataset, std::optional<Fmt> expect, Ten
   const TensorInfo info = inspect(dset, w);
   if (expect && *expect != info.fmt)
     w.fail(std::string("expected format ") + fmt_name(*expect) + " but the dataset is " + fmt_name(info.fmt));
-  Tensor t = Tensor::make(info.fmt, info.shape);
+  Tensor t = allocate(info.fmt, info.shape, w);
   if (!t.data.empty() && H5Dread(dset, fmt_mem_type(info.fmt), H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data.data()) < 0)
     w.fail("cannot read data (HDF5: " + hdf5_error_text() + ")");
   if (attrs) *attrs = info.attrs;
@@ -194,7 +485,7 @@ Tensor H5Reader::read_rows(const std::string& dataset, int64_t row0, int64_t nro
     throw std::invalid_argument("H5Reader::read_rows: " + w.dataset + ": rank-1 e2m1x2 needs an even row0");
   std::vector<int64_t> shape = info.shape;
   shape[0] = nrows;
-  Tensor t = Tensor::make(info.fmt, shape);
+  Tensor t = allocate(info.fmt, shape, w);
   if (t.data.empty()) return t;
   std::vector<hsize_t> start(info.stored_shape.size(), 0), count(info.stored_shape.begin(), info.stored_shape.end());
   start[0] = hsize_t(packed ? row0 / 2 : row0);
@@ -235,31 +526,43 @@ namespace {
 
 struct LinkList {
   std::vector<std::string> names;
+  std::string foreign;  // what is wrong with the first external or user-defined link seen
 };
 
 herr_t collect_hard_link(hid_t, const char* name, const H5L_info_t* info, void* out) {
-  if (info->type == H5L_TYPE_HARD) static_cast<LinkList*>(out)->names.emplace_back(name);
+  auto* links = static_cast<LinkList*>(out);
+  if (info->type == H5L_TYPE_HARD) links->names.emplace_back(name);
+  if (info->type != H5L_TYPE_HARD && info->type != H5L_TYPE_SOFT && links->foreign.empty())
+    links->foreign = std::string(name) + (info->type == H5L_TYPE_EXTERNAL ? " is an external link to another file"
+                                                                           : " is a user-defined link");
   return 0;
 }
 
-// Link names of a group in creation order when it tracks it, else in name order.
-std::vector<std::string> group_links(hid_t group) {
+// Link names of a group in creation order when it tracks it, else in name order. An external or
+// user-defined link is refused (exit 2): an input must hold its own data.
+std::vector<std::string> group_links(hid_t group, const std::string& prefix, const Where& w) {
   LinkList links;
   Hid gcpl(H5Gget_create_plist(group), H5Pclose);
   unsigned flags = 0;
   if (gcpl.ok() && H5Pget_link_creation_order(gcpl, &flags) >= 0 && (flags & H5P_CRT_ORDER_TRACKED)) {
     hsize_t idx = 0;
-    if (H5Literate(group, H5_INDEX_CRT_ORDER, H5_ITER_INC, &idx, collect_hard_link, &links) >= 0) return links.names;
-    links.names.clear();
+    if (H5Literate(group, H5_INDEX_CRT_ORDER, H5_ITER_INC, &idx, collect_hard_link, &links) >= 0 &&
+        links.foreign.empty())
+      return links.names;
+    if (links.foreign.empty()) links.names.clear();
   }
-  hsize_t idx = 0;
-  H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_hard_link, &links);
+  if (links.foreign.empty()) {
+    hsize_t idx = 0;
+    H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_hard_link, &links);
+  }
+  if (!links.foreign.empty())
+    w.fail(prefix + "/" + links.foreign + "; refused (an input must hold its own data, docs/hdf5-tensors.md)");
   return links.names;
 }
 
 void walk_datasets(hid_t group, const std::string& prefix, int depth, const Where& w, std::vector<std::string>& out) {
   if (depth > 64) w.fail("groups nested deeper than 64 levels at " + prefix + " (a link cycle?)");
-  for (const std::string& name : group_links(group)) {
+  for (const std::string& name : group_links(group, prefix, w)) {
     const std::string path = prefix + "/" + name;
     Hid obj(H5Oopen(group, name.c_str(), H5P_DEFAULT), H5Oclose);
     if (!obj.ok()) continue;

@@ -10,6 +10,14 @@
 
 namespace v4::golden::h5 {
 
+namespace {
+// Bounds on attribute sizes, so a hostile header cannot make the reader allocate what the file does not
+// hold: shapes and blocks have one entry per dimension (HDF5 allows 32); string attributes are names,
+// hashes and paths.
+constexpr int64_t kMaxI64sAttrLen = 64;
+constexpr size_t kMaxStrAttrBytes = size_t(1) << 20;
+}  // namespace
+
 // ---- HDF5 types of the formats ----
 
 H5Types h5_types(Storage s) {
@@ -191,6 +199,7 @@ std::string str_attr_value(hid_t attr, const std::string& what, const Where& w) 
     return s;
   }
   const size_t n = H5Tget_size(ftype);
+  if (n == 0 || n > kMaxStrAttrBytes) w.fail(what + " is a fixed-length string of " + std::to_string(n) + " bytes");
   H5Tset_size(mtype, n);
   H5Tset_strpad(mtype, H5Tget_strpad(ftype));
   std::string buf(n + 1, '\0');
@@ -228,6 +237,8 @@ std::optional<std::vector<int64_t>> read_i64s_attr(hid_t obj, const char* name, 
   if (!attr.ok()) return std::nullopt;
   const std::string what = std::string("attribute '") + name + "'";
   if (attr_rank(attr) > 1) w.fail(what + " should be a 1-D integer array");
+  if (attr_npoints(attr) < 0 || attr_npoints(attr) > kMaxI64sAttrLen)
+    w.fail(what + " has " + std::to_string(attr_npoints(attr)) + " entries (at most " + std::to_string(kMaxI64sAttrLen) + ")");
   std::vector<int64_t> v(size_t(attr_npoints(attr)));
   if (!v.empty() && H5Aread(attr, H5T_NATIVE_INT64, v.data()) < 0)
     w.fail("cannot read " + what + ": " + hdf5_error_text());

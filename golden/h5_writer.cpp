@@ -5,6 +5,7 @@
 // attribute creation order, so the reader returns the extra attributes in the order they were written.
 #include <fcntl.h>
 #include <hdf5.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,6 +14,7 @@
 #include <utility>
 
 #include "golden/h5_util.h"
+#include "golden/output_file.h"
 #include "golden/tensor_io.h"
 
 namespace v4::golden {
@@ -36,10 +38,9 @@ void check_extra_attrs(const std::string& dataset, const std::vector<std::pair<s
   }
 }
 
-std::string parent_dir(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
+// A failed HDF5 call while writing data or flushing is an output failure (disk full, I/O error): exit 4.
+void writer_check(herr_t status, const std::string& output, const std::string& what) {
+  if (status < 0) throw OutputError(output, "cannot write (" + what + "): " + hdf5_error_text());
 }
 
 // ---- groups ----
@@ -59,21 +60,39 @@ Hid group_create_plist() {
 
 H5Writer::H5Writer(std::string final_path) : final_path_(std::move(final_path)) {
   hdf5_silence();
-  temp_path_ = final_path_ + ".tmp." + std::to_string(long(::getpid()));
-  const std::string dir = parent_dir(final_path_);
-  if (::access(dir.c_str(), W_OK | X_OK) != 0)
-    throw InputError(final_path_, "", "cannot create the temporary output file " + temp_path_ + ": directory " + dir +
-                                          ": " + std::strerror(errno));
+  // A regular file (or a new path) is replaced by a temp file beside it; a device, FIFO or stdout is
+  // filled from a private temp file at commit() (HDF5 needs a seekable file).
+  const OutputTarget target = check_output(final_path_);
+  const bool beside = target.kind == OutputKind::replace;
+  const int fd = temp_create(beside ? parent_dir(final_path_) : private_temp_dir(),
+                             beside ? base_name(final_path_) : "v4oracle-out", &temp_path_, final_path_);
+  struct stat mine;
+  const bool have_mine = ::fstat(fd, &mine) == 0;
   Hid fcpl = plist(H5P_FILE_CREATE);
   H5Pset_link_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
   H5Pset_obj_track_times(fcpl, false);  // the root group's object header: no timestamps
   Hid fapl = plist(H5P_FILE_ACCESS);
   H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18);  // one fixed on-disk format version
   H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
+  // HDF5 opens by name: the file we created exclusively above is reopened (truncating an empty file),
+  // and its inode is checked below, so a swap of the name in between is detected, not written through.
   file_ = H5Fcreate(temp_path_.c_str(), H5F_ACC_TRUNC, fcpl, fapl);
-  if (file_ < 0)
-    throw InputError(final_path_, "", "cannot create the temporary output file " + temp_path_ + ": " +
-                                          hdf5_error_text());
+  bool same = false;
+  if (file_ >= 0 && have_mine) {
+    void* handle = nullptr;
+    struct stat theirs;
+    same = H5Fget_vfd_handle(file_, fapl, &handle) >= 0 && handle &&
+           ::fstat(*static_cast<int*>(handle), &theirs) == 0 && theirs.st_dev == mine.st_dev &&
+           theirs.st_ino == mine.st_ino;
+  }
+  ::close(fd);
+  if (file_ < 0 || !same) {
+    const std::string why = file_ < 0 ? hdf5_error_text() : "the temporary file was replaced while opening it";
+    if (file_ >= 0) H5Fclose(file_);
+    file_ = -1;
+    temp_remove(temp_path_);
+    throw InputError(final_path_, "", "cannot create the temporary output file " + temp_path_ + ": " + why);
+  }
 }
 
 H5Writer::~H5Writer() {
@@ -83,7 +102,7 @@ H5Writer::~H5Writer() {
 void H5Writer::discard() noexcept {
   if (file_ >= 0) H5Fclose(file_);  // strong close degree: closes every object still open
   file_ = -1;
-  ::unlink(temp_path_.c_str());
+  temp_remove(temp_path_);
 }
 
 void H5Writer::require_open(const char* what) const {
@@ -168,8 +187,8 @@ void H5Writer::write(const std::string& path, const Tensor& t, const TensorAttrs
   Hid dset(create_dataset(path, t.fmt, t.shape, attrs), H5Dclose);
   try {
     if (!t.data.empty())
-      h5_check(H5Dwrite(dset, fmt_mem_type(t.fmt), H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data.data()),
-               "H5Writer: writing " + path);
+      writer_check(H5Dwrite(dset, fmt_mem_type(t.fmt), H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data.data()), final_path_,
+                   "writing " + path);
     write_str_attr(dset, "sha256", sha256_hex(t.data.data(), t.data.size()));
   } catch (...) {
     poisoned_ = true;  // a dataset without its data or hash must never be committed
@@ -229,13 +248,13 @@ void H5Writer::set_dataset_attr(const std::string& dataset, const std::string& n
 
 namespace {
 
-void fsync_path(const std::string& path, int flags) {
-  const int fd = ::open(path.c_str(), flags);
-  if (fd < 0) throw std::runtime_error("cannot open " + path + " to fsync: " + std::strerror(errno));
+void fsync_path(const std::string& path, int flags, const std::string& output) {
+  const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) throw OutputError(output, "cannot open " + path + " to fsync: " + std::strerror(errno));
   const int rc = ::fsync(fd);
   const int err = errno;
   ::close(fd);
-  if (rc != 0) throw std::runtime_error("fsync " + path + ": " + std::strerror(err));
+  if (rc != 0) throw OutputError(output, "cannot write (fsync " + path + "): " + std::strerror(err));
 }
 
 }  // namespace
@@ -246,22 +265,30 @@ void H5Writer::commit() {
   if (poisoned_)
     throw std::logic_error("H5Writer::commit: " + final_path_ +
                            ": a dataset is incomplete (a stream dropped before finish(), or a failed write)");
+  const OutputTarget target = check_output(final_path_);
   try {
-    h5_check(H5Fflush(file_, H5F_SCOPE_GLOBAL), "H5Writer: flushing " + temp_path_);
+    writer_check(H5Fflush(file_, H5F_SCOPE_GLOBAL), final_path_, "flushing");
     const herr_t closed = H5Fclose(file_);
     file_ = -1;
-    h5_check(closed, "H5Writer: closing " + temp_path_);
-    fsync_path(temp_path_, O_RDONLY);
+    writer_check(closed, final_path_, "closing");
+    if (target.kind != OutputKind::replace) {
+      copy_to_in_place(temp_path_, target);
+      temp_remove(temp_path_);
+      committed_ = true;
+      return;
+    }
+    fsync_path(temp_path_, O_RDONLY, final_path_);
     if (std::rename(temp_path_.c_str(), final_path_.c_str()) != 0)
-      throw std::runtime_error("H5Writer: renaming " + temp_path_ + " to " + final_path_ + ": " + std::strerror(errno));
+      throw OutputError(final_path_, "cannot rename the temporary file into place: " + std::string(std::strerror(errno)));
+    temp_forget(temp_path_);
   } catch (...) {
     discard();
     throw;
   }
   committed_ = true;
   try {
-    fsync_path(parent_dir(final_path_), O_RDONLY | O_DIRECTORY);  // make the rename itself durable
-  } catch (const std::runtime_error&) {
+    fsync_path(parent_dir(final_path_), O_RDONLY | O_DIRECTORY, final_path_);  // make the rename itself durable
+  } catch (const OutputError&) {
     // The file is complete and in place; a directory that cannot be fsynced (some FUSE mounts) is not an error.
   }
 }
@@ -325,7 +352,8 @@ void H5DatasetStream::write_rows(int64_t row0, int64_t nrows, const void* bytes)
     h5_check(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
              "H5DatasetStream: selecting rows of " + path_);
     Hid mspace(H5Screate_simple(int(count.size()), count.data(), nullptr), H5Sclose);
-    h5_check(H5Dwrite(dset_, fmt_mem_type(fmt_), mspace, fspace, H5P_DEFAULT, p), "H5DatasetStream: writing " + path_);
+    writer_check(H5Dwrite(dset_, fmt_mem_type(fmt_), mspace, fspace, H5P_DEFAULT, p), writer_->final_path(),
+                 "writing " + path_);
     sha_.update(p, size_t(nbytes));
   }
   next_row_ += nrows;
@@ -342,7 +370,7 @@ void H5DatasetStream::finish() {
   dset_ = -1;
   finished_ = true;
   --writer_->open_streams_;
-  h5_check(closed, "H5DatasetStream: closing " + path_);
+  writer_check(closed, writer_->final_path(), "closing " + path_);
 }
 
 }  // namespace v4::golden

@@ -54,6 +54,7 @@ void Sha256::compress(const uint8_t* block) {
 }
 
 void Sha256::update(const void* bytes, size_t n) {
+  if (n == 0) return;  // an empty tensor's data() may be nullptr, and memcpy(dst, nullptr, 0) is undefined
   auto p = static_cast<const uint8_t*>(bytes);
   total_bytes_ += n;
   if (buf_len_ > 0) {

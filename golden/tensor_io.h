@@ -89,9 +89,13 @@ class H5DatasetStream {
   bool finished_ = false;
 };
 
-// Writes a golden file atomically: everything goes to `<final_path>.tmp.<pid>` in the same directory;
-// commit() flushes, closes, fsyncs and renames it onto final_path. Destroyed without commit(), the temp
-// file is removed and an existing file at final_path is never touched. Output bytes depend only on the
+// Writes a golden file atomically (golden/output_file.h): everything goes to a temp file created
+// exclusively, never following a link, under an unpredictable name in the same directory; commit()
+// flushes, closes, fsyncs and renames it onto final_path. A final_path that is a device or FIFO (or a
+// link to one) or "-" (stdout) is instead filled in place from a private temp file at commit(). A
+// directory or an unwritable directory is an InputError at construction; a write failure (disk full)
+// is an OutputError. Destroyed without commit() (or on SIGINT/SIGTERM), the temp file is removed and an
+// existing file at final_path is never touched. Output bytes depend only on the
 // sequence of calls and the data (no timestamps, fixed HDF5 format version, contiguous layout).
 class H5Writer {
  public:

@@ -52,7 +52,7 @@ class Cli : public v4::test::TempDirTest {
       EXPECT_FALSE(fs::exists(out)) << out;
     }
     for (const auto& entry : fs::directory_iterator(dir_))
-      EXPECT_EQ(entry.path().string().find(".tmp."), std::string::npos) << "left a temp file: " << entry.path();
+      EXPECT_EQ(entry.path().string().find(".v4tmp-"), std::string::npos) << "left a temp file: " << entry.path();
   }
 
   std::string bin_;

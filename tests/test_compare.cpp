@@ -705,7 +705,7 @@ TEST_F(Compare, CliExitStatusesAndNoPartialReports) {
   EXPECT_EQ(c.status, 2);
   EXPECT_EQ(c.err, "v4oracle: error: " + bad + ": /layers/1/ffn/h: logical shape [33, 51] but the golden's is [33, 50]\n");
   EXPECT_FALSE(fs::exists(json) || fs::exists(html));
-  for (const auto& e : fs::directory_iterator(dir_)) EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos);
+  for (const auto& e : fs::directory_iterator(dir_)) EXPECT_EQ(e.path().string().find(".v4tmp-"), std::string::npos);
 
   c = v4oracle("compare " + golden_ + " " + path("absent.h5") + reports, d);
   EXPECT_EQ(c.status, 2);
