@@ -1,5 +1,5 @@
 // `v4oracle compare GOLDEN CANDIDATE [--policy B] [--policy-file F] [--json F] [--html F] [--text F]
-// [--quiet] [--verify-hash] [--chunk-mib N]`: diff a candidate against a golden in model order
+// [--quiet] [--strict] [--verify-hash] [--chunk-mib N]`: diff a candidate against a golden in model order
 // (docs/compare.md). Exit 0 all within policy, 1 divergence, 2 bad usage or bad input; report files
 // are written only once the comparison finished, each atomically.
 #include <cstdio>
@@ -13,7 +13,7 @@ namespace v4::cli {
 namespace {
 struct CompareArgs {
   std::string golden, candidate, policy = "bitwise", policy_file, json, html, text;
-  bool quiet = false, verify_hash = false;
+  bool quiet = false, verify_hash = false, strict = false;
   int64_t chunk_mib = 64;
 };
 }  // namespace
@@ -29,6 +29,7 @@ void register_compare(CLI::App& app) {
   sub->add_option("--html", a->html, "write the self-contained HTML report here");
   sub->add_option("--text", a->text, "write the text report here (it is printed to stdout as well)");
   sub->add_flag("-q,--quiet", a->quiet, "print only the one-line summary");
+  sub->add_flag("--strict", a->strict, "a policy rule that matches no dataset is an error (exit 2), not a warning");
   sub->add_flag("--verify-hash", a->verify_hash, "recompute every dataset's sha256 first (reads both files twice)");
   sub->add_option("--chunk-mib", a->chunk_mib, "read size per file per step, MiB (memory is about twice this)")
       ->check(CLI::Range(int64_t(1), int64_t(4096)));
@@ -38,7 +39,9 @@ void register_compare(CLI::App& app) {
     if (!a->policy_file.empty()) opt.policy.load_file(a->policy_file);
     opt.chunk_bytes = a->chunk_mib << 20;
     opt.verify_hash = a->verify_hash;
+    opt.strict = a->strict;
     const compare::CompareResult r = compare::compare_files(a->golden, a->candidate, opt);
+    for (const std::string& w : r.warnings) std::fprintf(stderr, "v4oracle: warning: %s\n", w.c_str());
     // Every report is rendered before any is written, then each lands atomically.
     const std::string text = compare::report_text(r);
     const std::string json = a->json.empty() ? "" : compare::report_json(r);

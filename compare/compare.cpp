@@ -32,6 +32,7 @@ struct Planned {
   TensorInfo ginfo, cinfo;
   golden::TensorLinks links;
   PolicyRule rule;
+  std::string role = kRoleOutput;
 };
 
 bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
@@ -54,6 +55,20 @@ std::vector<std::string> find_runs(const std::vector<std::string>& cds) {
   return runs;
 }
 
+// The golden's output datasets, from its root attribute `outputs` (comma-separated paths); nullopt
+// when it has none (every dataset then counts as an output).
+std::optional<std::set<std::string>> golden_outputs(const OpenFile& g) {
+  const std::optional<std::string> list = g.h5.root_str(golden::kAttrOutputs);
+  if (!list) return std::nullopt;
+  std::set<std::string> out;
+  for (size_t i = 0; i <= list->size();) {
+    const size_t j = std::min(list->find(',', i), list->size());
+    if (j > i) out.insert(list->substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
 // Every golden dataset in every run, in model order per run, matched with the candidate's dataset:
 // InputError when it is missing or differs in format or logical shape. Fills res.runs and
 // res.candidate_extra.
@@ -64,6 +79,7 @@ std::vector<Planned> match_datasets(const OpenFile& g, const OpenFile& c, const 
   res.runs = find_runs(cds);
   std::vector<Planned> plan;
   std::set<std::string> used;
+  const std::optional<std::set<std::string>> outputs = golden_outputs(g);
   for (const std::string& run : res.runs) {
     for (const std::string& ds : gds) {
       Planned p;
@@ -87,12 +103,29 @@ std::vector<Planned> match_datasets(const OpenFile& g, const OpenFile& c, const 
                          "logical shape " + shape_str(p.cinfo.shape) + " but the golden's is " + shape_str(p.ginfo.shape));
       p.links = g.schema.links(ds);
       p.rule = policy.match(ds);
+      if (outputs && !outputs->count(ds)) p.role = kRoleInput;
       plan.push_back(std::move(p));
     }
   }
   for (const std::string& d : cds)
     if (!used.count(d)) res.candidate_extra.push_back(d);
   return plan;
+}
+
+// Policy rules whose pattern matches no golden dataset: a warning each, or bad input under --strict
+// (a CI gate must not pass because a rule silently fell back to the default budget).
+void check_policy_rules(const OpenFile& g, const CompareOptions& opt, CompareResult& res) {
+  const std::vector<PolicyRule>& rules = opt.policy.rules();
+  for (size_t i : opt.policy.unmatched_rules(g.h5.datasets())) {
+    const PolicyRule& r = rules[i];
+    std::string msg = "policy rule '" + r.pattern + " " + r.budget.text() + "' matches no dataset of the golden";
+    if (!r.pattern.empty() && r.pattern[0] == '/')
+      msg += " (patterns match the path without its leading '/': write '" + r.pattern.substr(1) + "')";
+    const std::string where = opt.policy.file().empty() ? std::string("policy") : opt.policy.file();
+    const std::string line = r.line > 0 ? "line " + std::to_string(r.line) : "rule " + std::to_string(i + 1);
+    if (opt.strict) throw InputError(where, line, msg + "; --strict makes this an error");
+    res.warnings.push_back(where + ": " + line + ": " + msg);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -193,6 +226,13 @@ std::string verdict_why(const TensorResult& t) {
                   (long long)t.index->rows_real);
     return buf;
   }
+  if (t.quant && t.rule.budget.kind == Budget::Kind::ties && s.nonfinite_mismatch == 0) {
+    const QuantStats& q = *t.quant;
+    std::snprintf(buf, sizeof buf, "%s: %lld of %lld code flips not on a rounding tie (%lld not a tie, %lld tie unknown%s)",
+                  b.c_str(), (long long)(q.flips - q.flips_on_tie), (long long)q.flips, (long long)q.flips_not_tie,
+                  (long long)q.flips_tie_unknown, q.source.empty() ? ": no source values in the golden" : "");
+    return buf;
+  }
   if (s.nonfinite_mismatch > 0 && t.rule.budget.kind != Budget::Kind::bitwise) {
     std::snprintf(buf, sizeof buf, "%s: %lld elements differ in NaN/inf class (NaN golden %lld candidate %lld, inf golden %lld candidate %lld)",
                   b.c_str(), (long long)s.nonfinite_mismatch, (long long)s.nan_a, (long long)s.nan_b, (long long)s.inf_a,
@@ -215,6 +255,13 @@ std::string verdict_why(const TensorResult& t) {
   }
 }
 
+// Every differing element of a quantized tensor is a code flip the tie analysis put on a rounding tie
+// (NaN pairs with other payloads are allowed, as under every non-bitwise budget; a NaN against a
+// number is never a flip, so it fails here).
+bool quant_all_ties(const TensorStats& s, const QuantStats& q) {
+  return q.flips_not_tie == 0 && q.flips_tie_unknown == 0 && q.flips_on_tie == s.n - s.bit_equal - s.nan_bits_differ;
+}
+
 // Within its budget? Index tensors under a non-bitwise budget pass when every differing row is a tie flip.
 bool tensor_passes(const TensorResult& t) {
   const TensorStats& s = t.stats;
@@ -223,6 +270,7 @@ bool tensor_passes(const TensorResult& t) {
     case Budget::Kind::bitwise: return s.bit_equal == s.n;
     case Budget::Kind::ties:
       if (t.index) return t.index->rows_real == 0;
+      if (t.quant) return quant_all_ties(s, *t.quant);
       return s.bit_equal == s.n;
     case Budget::Kind::ulp:
       if (t.index) return t.index->rows_real == 0;
@@ -268,6 +316,7 @@ TensorResult describe(const Planned& p, const std::string& root_name) {
   tr.fmt = p.ginfo.fmt;
   tr.shape = p.ginfo.shape;
   tr.rule = p.rule;
+  tr.role = p.role;
   return tr;
 }
 
@@ -399,6 +448,7 @@ CompareResult compare_files(const std::string& golden_path, const std::string& c
   const std::string root_name = !g.meta.name.empty() ? g.meta.name : !g.meta.kind.empty() ? g.meta.kind : "root";
 
   const std::vector<Planned> plan = match_datasets(g, c, opt.policy, res);
+  check_policy_rules(g, opt, res);
   validate_links(g, plan, res.runs.front());
   if (opt.verify_hash) verify_hashes(g, c, plan, res.runs.front());
 

@@ -48,9 +48,16 @@ struct QuantStats {
   uint64_t scale_max_steps = 0;   // their max exponent (or ulp) distance
 };
 
+// A dataset's role, from the golden's root attribute `outputs` (what `v4oracle op` writes: the op's
+// output paths; every other dataset of such a file is one of its inputs, copied into the candidate).
+// A golden without `outputs` (a model golden) has no inputs: every dataset is compared as an output.
+inline constexpr const char* kRoleInput = "input";
+inline constexpr const char* kRoleOutput = "output";
+
 struct TensorResult {
   std::string run;       // "", kRunTeacherForced or kRunFreeRunning
   std::string path;      // golden dataset path
+  std::string role = kRoleOutput;  // kRoleInput or kRoleOutput
   std::string layer, component, tensor;
   Fmt fmt = Fmt::f32;
   std::vector<int64_t> shape;
@@ -83,6 +90,7 @@ struct CompareOptions {
   int64_t chunk_bytes = int64_t(64) << 20;  // per file per read; memory is about 2 x this
   bool verify_hash = false;                 // recompute each dataset's sha256 (slow; both files)
   int grid_rows = 48, grid_cols = 96;
+  bool strict = false;  // a policy rule that matches no dataset is bad input (exit 2), not a warning
 };
 
 struct CompareResult {
@@ -95,6 +103,7 @@ struct CompareResult {
   std::vector<TensorResult> tensors;   // per run, in model order (runs concatenated)
   std::vector<LayerSummary> layers;    // per run, in model order
   std::vector<std::string> candidate_extra;  // candidate datasets the golden lacks (ignored)
+  std::vector<std::string> warnings;         // one line each (e.g. a policy rule matching no dataset)
   int64_t elements = 0, bytes_read = 0;
   double seconds = 0;
   bool pass() const;

@@ -115,11 +115,26 @@ void Policy::load_file(const std::string& path) {
   }
 }
 
+namespace {
+std::string without_slash(const std::string& p) { return !p.empty() && p[0] == '/' ? p.substr(1) : p; }
+}  // namespace
+
 const PolicyRule& Policy::match(const std::string& dataset_path) const {
-  const std::string p = !dataset_path.empty() && dataset_path[0] == '/' ? dataset_path.substr(1) : dataset_path;
+  const std::string p = without_slash(dataset_path);
   for (const PolicyRule& r : rules_)
     if (fnmatch(r.pattern.c_str(), p.c_str(), 0) == 0) return r;
   return default_;
+}
+
+std::vector<size_t> Policy::unmatched_rules(const std::vector<std::string>& dataset_paths) const {
+  std::vector<size_t> out;
+  for (size_t i = 0; i < rules_.size(); ++i) {
+    bool any = false;
+    for (const std::string& d : dataset_paths)
+      if ((any = fnmatch(rules_[i].pattern.c_str(), without_slash(d).c_str(), 0) == 0)) break;
+    if (!any) out.push_back(i);
+  }
+  return out;
 }
 
 }  // namespace v4::compare

@@ -41,6 +41,9 @@ class Policy {
   void add_rule(PolicyRule r) { rules_.push_back(std::move(r)); }
   // The rule for a dataset path ("/layers/3/moe_gate/scores"); the default rule when none matches.
   const PolicyRule& match(const std::string& dataset_path) const;
+  // Indices into rules() of the rules whose pattern matches none of `dataset_paths` (a typo, or a
+  // leading '/', would otherwise fall back to the default budget without a word).
+  std::vector<size_t> unmatched_rules(const std::vector<std::string>& dataset_paths) const;
   const std::vector<PolicyRule>& rules() const { return rules_; }
   const PolicyRule& default_rule() const { return default_; }
   std::string file() const { return file_; }

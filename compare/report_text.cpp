@@ -34,6 +34,14 @@ std::string hist_text(const TensorStats& s) {
   return out.empty() ? "(none)" : out;
 }
 
+// "outputs: 36 elements in 1 tensor, 91.6667% bit-equal" (the role's tally; elements under `ignore`
+// are not read and not counted).
+std::string role_text(const CompareResult& r, const std::string& role) {
+  const RoleTally t = role_tally(r, role);
+  return role + "s: " + elements_text(t.elements) + " elements in " + std::to_string(t.tensors) +
+         (t.tensors == 1 ? " tensor, " : " tensors, ") + bit_equal_pct(t.bit_equal, t.elements) + " bit-equal";
+}
+
 }  // namespace
 
 std::string meta_text(const std::string& path, const golden::FileMeta& m) {
@@ -91,11 +99,9 @@ std::string report_summary_line(const CompareResult& r) {
   for (const TensorResult& t : r.tensors) n += 1, failed += !t.pass;
   std::string s = "v4oracle compare: ";
   if (v < 0) {
-    s += "OK: " + std::to_string(n) + " tensors within policy (" + elements_text(r.elements) + " elements";
-    int64_t eq = 0;
-    for (const TensorResult& t : r.tensors) eq += t.stats.bit_equal;
-    s += ", " + (r.elements ? fmtf("%.4f", 100.0 * double(eq) / double(r.elements)) : std::string("100")) + "% bit-equal)";
-    return s;
+    s += "OK: " + std::to_string(n) + " tensors within policy (" + role_text(r, kRoleOutput);
+    if (role_tally(r, kRoleInput).tensors) s += "; " + role_text(r, kRoleInput);
+    return s + ")";
   }
   const TensorResult& t = r.tensors[size_t(v)];
   s += "DIVERGED at " + with_run(t);
@@ -116,7 +122,10 @@ std::string report_text(const CompareResult& r) {
   if (!r.candidate_extra.empty())
     o += "  note:      the candidate has " + std::to_string(r.candidate_extra.size()) +
          " datasets the golden lacks (ignored), first " + r.candidate_extra.front() + "\n";
-  o += "\n";
+  for (const std::string& w : r.warnings) o += "  warning:   " + w + "\n";
+  o += "  compared:  " + role_text(r, kRoleOutput);
+  if (role_tally(r, kRoleInput).tensors) o += "; " + role_text(r, kRoleInput) + " (copied into the candidate)";
+  o += "\n\n";
   // Per-layer table; with two runs, local and accumulated side by side.
   std::vector<std::string> order;
   std::map<std::pair<std::string, std::string>, const LayerSummary*> by;
@@ -157,6 +166,24 @@ std::string report_text(const CompareResult& r) {
       o += line;
     }
     o += "\n";
+  }
+  // Tensors within policy whose bits differ: per tensor, so a tolerance never hides as "bit-equal".
+  int64_t loose = 0;
+  for (const TensorResult& t : r.tensors) loose += t.pass && t.stats.bit_equal < t.stats.n;
+  if (loose) {
+    o += "\nWithin policy but not bit-equal (" + std::to_string(loose) + "):\n";
+    int shown = 0;
+    for (const TensorResult& t : r.tensors) {
+      if (!t.pass || t.stats.bit_equal == t.stats.n) continue;
+      if (++shown > 30) {
+        o += "  ... " + std::to_string(loose - 30) + " more (see --json)\n";
+        break;
+      }
+      o += "  " + with_run(t) + " (" + t.role + "): " + std::to_string(t.stats.n - t.stats.bit_equal) + " of " +
+           std::to_string(t.stats.n) + " elements differ, " + bit_equal_pct(t.stats.bit_equal, t.stats.n) +
+           " bit-equal, max " + std::to_string(t.stats.max_steps) + " " + steps_unit(t.fmt) + " [" +
+           t.rule.budget.text() + ": " + t.rule.reason + "]\n";
+    }
   }
   // Failing tensors.
   int64_t failed = 0;

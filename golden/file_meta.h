@@ -22,6 +22,8 @@ inline constexpr const char* kAttrGeneratorCommit = "generator_commit";
 inline constexpr const char* kAttrKind = "kind";  // "golden", "op", "cast", "candidate", ...
 inline constexpr const char* kAttrConfig = "config";
 inline constexpr const char* kAttrSeed = "seed";
+// `v4oracle op` files: the op's output dataset paths, comma-separated; every other dataset is an input.
+inline constexpr const char* kAttrOutputs = "outputs";
 inline constexpr const char* kAttrRecipe = "recipe";
 inline constexpr const char* kAttrReleaseSwitches = "release_switches";
 

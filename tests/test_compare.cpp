@@ -19,6 +19,8 @@
 
 #include "compare/compare.h"
 #include "compare/report.h"
+#include "compare/report_common.h"
+#include "golden/file_meta.h"
 #include "golden/golden_schema.h"
 #include "reference/formats.h"
 #include "tests/support/temp_dir.h"
@@ -523,6 +525,95 @@ TEST_F(Compare, PolicyReasonIsPrinted) {
   EXPECT_EQ(t.rule.reason, "ffn accumulates in fp32");
   EXPECT_NE(report_text(r).find("[ffn accumulates in fp32]"), std::string::npos);
   EXPECT_NE(t.why.find("nmse:1e-09: NMSE"), std::string::npos) << t.why;
+}
+
+// =============================================================================================
+// Bit-equal shares, roles, unmatched policy rules, the ties budget on quantized tensors
+// =============================================================================================
+
+namespace {
+// An op-like file (what `v4oracle op` writes): input /a copied verbatim into the candidate, output /c.
+// The candidate's /c differs from the golden's by +1 ulp at the `bumped` flat indices.
+void write_op_file(const std::string& file, const std::vector<int64_t>& bumped) {
+  Tensor a = Tensor::make(Fmt::f32, {10, 10}), c = Tensor::make(Fmt::f32, {3, 4});
+  for (int64_t i = 0; i < a.numel(); ++i) a.as<float>()[i] = 0.25f * float(i) - 7.0f;
+  for (int64_t i = 0; i < c.numel(); ++i) c.as<float>()[i] = 1.5f + float(i);
+  for (int64_t i : bumped) c.as<float>()[i] = f32_from_bits(f32_bits(c.as<float>()[i]) + 1);
+  H5Writer w(file);
+  write_file_meta(w, "op", "test_op");
+  w.set_root_attr(kAttrOutputs, "/c");
+  w.write("/a", a);
+  w.write("/c", c);
+  w.commit();
+}
+}  // namespace
+
+TEST_F(Compare, BitEqualIsNeverClaimedWhenElementsDifferAndInputsAreApart) {
+  write_op_file(path("op_g.h5"), {});
+  write_op_file(path("op_c.h5"), {1, 5, 11});  // 3 of the 12 output elements, 1 ulp each
+  CompareOptions o;
+  o.policy = Policy(budget_parse("ulp:1"));
+  const CompareResult r = compare_files(path("op_g.h5"), path("op_c.h5"), o);
+  ASSERT_TRUE(r.pass());
+  ASSERT_EQ(r.tensors.size(), 2u);
+  EXPECT_EQ(r.tensors[0].role, kRoleInput);
+  EXPECT_EQ(r.tensors[1].role, kRoleOutput);
+  const std::string line = report_summary_line(r);
+  // 9 of 12 output elements are bit-equal: 75%; the 100 copied input elements are reported apart.
+  EXPECT_NE(line.find("outputs: 12 elements in 1 tensor, 75.0000% bit-equal; inputs: 100 elements in 1 tensor, 100% bit-equal"),
+            std::string::npos) << line;
+  const std::string text = report_text(r);
+  EXPECT_NE(text.find("/c (output): 3 of 12 elements differ, 75.0000% bit-equal, max 1 ulp (f32) [ulp:1"), std::string::npos)
+      << text;
+  // One differing element in ten million is not "100.0000%": the share is floored, never rounded up.
+  EXPECT_EQ(bit_equal_pct(9999999, 10000000), "99.9999%");
+  EXPECT_EQ(bit_equal_pct(99999999, 100000000), "99.9999%");
+  EXPECT_EQ(bit_equal_pct(7, 7), "100%");
+  EXPECT_EQ(bit_equal_pct(2, 3), "66.6666%");
+}
+
+TEST_F(Compare, PolicyRuleMatchingNoDatasetWarnsAndFailsUnderStrict) {
+  const std::string c = candidate([](Model&) {});
+  Policy p;
+  p.add_rule({"/layers/*/ffn/h", budget_parse("ulp:4"), "leading slash", 1});
+  p.add_rule({"layers/*/ffn/h", budget_parse("ulp:4"), "fine", 2});
+  CompareOptions o;
+  o.policy = p;
+  const CompareResult r = compare_files(golden_, c, o);
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_NE(r.warnings[0].find("policy rule '/layers/*/ffn/h ulp:4' matches no dataset of the golden"), std::string::npos)
+      << r.warnings[0];
+  EXPECT_NE(r.warnings[0].find("write 'layers/*/ffn/h'"), std::string::npos) << r.warnings[0];
+  EXPECT_NE(report_text(r).find("warning:"), std::string::npos);
+  o.strict = true;
+  try {
+    compare_files(golden_, c, o);
+    ADD_FAILURE() << "no error under strict";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.dataset, "line 1");
+    EXPECT_NE(e.problem.find("--strict"), std::string::npos) << e.problem;
+  }
+}
+
+TEST_F(Compare, TiesBudgetAllowsExactlyTheRoundingTieFlipsOfQuantizedTensors) {
+  Policy ties;
+  ties.add_rule({"layers/*/act_quant/q", budget_parse("ties"), "rounding ties are free", 1});
+  // [0, 130] sits on the e4m3 midpoint 2.125 (make_model): the other neighbour is a pure tie flip.
+  const std::string tie = candidate([](Model& m) { item(m, "/layers/0/act_quant/q").t.as<uint8_t>()[130] = 0x41; }, "tie.h5");
+  const CompareResult r = run(tie, ties);
+  EXPECT_TRUE(r.pass()) << report_summary_line(r);
+  EXPECT_FALSE(run(tie).pass());  // bitwise still fails it
+  // A flip that is not on a tie fails the same budget, alongside the tie flip.
+  const std::string both = candidate([](Model& m) {
+    uint8_t* q = item(m, "/layers/0/act_quant/q").t.as<uint8_t>();
+    q[130] = 0x41;
+    q[3] ^= 0x01;
+  }, "both.h5");
+  const CompareResult r2 = run(both, ties);
+  ASSERT_FALSE(r2.pass());
+  const TensorResult& t = verdict_tensor(r2);
+  EXPECT_EQ(t.path, "/layers/0/act_quant/q");
+  EXPECT_NE(t.why.find("ties: 1 of 2 code flips not on a rounding tie"), std::string::npos) << t.why;
 }
 
 // =============================================================================================
