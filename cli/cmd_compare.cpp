@@ -1,6 +1,6 @@
 // `v4oracle compare GOLDEN CANDIDATE [--policy B] [--policy-file F] [--json F] [--html F] [--text F]
-// [--quiet] [--strict] [--verify-hash] [--chunk-mib N]`: diff a candidate against a golden in model order
-// (docs/compare.md). Exit 0 all within policy, 1 divergence, 2 bad usage or bad input; report files
+// [--quiet] [--strict] [--require-all] [--map F] [--candidate-cast bf16] [--verify-hash] [--chunk-mib N]`:
+// diff a candidate against a golden in model order (docs/compare.md). Exit 0 all within policy, 1 divergence, 2 bad usage or bad input; report files
 // are written only once the comparison finished, each atomically.
 #include <cstdio>
 
@@ -13,7 +13,8 @@ namespace v4::cli {
 namespace {
 struct CompareArgs {
   std::string golden, candidate, policy = "bitwise", policy_file, json, html, text;
-  bool quiet = false, verify_hash = false, strict = false;
+  std::string map_file, candidate_cast;
+  bool quiet = false, verify_hash = false, strict = false, require_all = false;
   int64_t chunk_mib = 64;
 };
 }  // namespace
@@ -30,6 +31,12 @@ void register_compare(CLI::App& app) {
   sub->add_option("--text", a->text, "write the text report here (it is printed to stdout as well)");
   sub->add_flag("-q,--quiet", a->quiet, "print only the one-line summary");
   sub->add_flag("--strict", a->strict, "a policy rule that matches no dataset is an error (exit 2), not a warning");
+  sub->add_flag("--require-all", a->require_all,
+                "every golden dataset must be in the candidate (default: compare those it holds, list the rest)");
+  sub->add_option("--map", a->map_file, "file of `<candidate path> <golden path>` lines: compare under other names");
+  sub->add_option("--candidate-cast", a->candidate_cast,
+                  "bf16: round float32 candidate datasets to bf16 (RNE) where the golden is bf16")
+      ->check(CLI::IsMember({"bf16"}));
   sub->add_flag("--verify-hash", a->verify_hash, "recompute every dataset's sha256 first (reads both files twice)");
   sub->add_option("--chunk-mib", a->chunk_mib, "read size per file per step, MiB (memory is about twice this)")
       ->check(CLI::Range(int64_t(1), int64_t(4096)));
@@ -40,6 +47,9 @@ void register_compare(CLI::App& app) {
     opt.chunk_bytes = a->chunk_mib << 20;
     opt.verify_hash = a->verify_hash;
     opt.strict = a->strict;
+    opt.require_all = a->require_all;
+    if (!a->map_file.empty()) opt.name_map = compare::load_name_map(a->map_file), opt.name_map_file = a->map_file;
+    if (a->candidate_cast == "bf16") opt.candidate_cast = Fmt::bf16;
     const compare::CompareResult r = compare::compare_files(a->golden, a->candidate, opt);
     for (const std::string& w : r.warnings) std::fprintf(stderr, "v4oracle: warning: %s\n", w.c_str());
     // Every report is rendered before any is written, then each lands atomically.

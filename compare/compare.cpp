@@ -14,10 +14,13 @@
 #include <initializer_list>
 #include <map>
 #include <optional>
+#include <fstream>
 #include <set>
+#include <sstream>
 
 #include "compare/stream.h"
 #include "compare/tie_analysis.h"
+#include "reference/formats.h"
 
 namespace v4::compare {
 
@@ -33,6 +36,7 @@ struct Planned {
   golden::TensorLinks links;
   PolicyRule rule;
   std::string role = kRoleOutput;
+  bool cast = false;  // candidate f32 rounded to the golden's bf16 (--candidate-cast)
 };
 
 bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
@@ -69,13 +73,21 @@ std::optional<std::set<std::string>> golden_outputs(const OpenFile& g) {
   return out;
 }
 
-// Every golden dataset in every run, in model order per run, matched with the candidate's dataset:
-// InputError when it is missing or differs in format or logical shape. Fills res.runs and
-// res.candidate_extra.
-std::vector<Planned> match_datasets(const OpenFile& g, const OpenFile& c, const Policy& policy, CompareResult& res) {
+// Every golden dataset in every run, in model order per run, matched with the candidate's dataset
+// (at the same path, or the one --map names): InputError when it differs in format or logical shape,
+// or (require_all) is missing; otherwise a missing one is listed in res.not_in_candidate. Fills res.runs
+// and res.candidate_extra.
+std::vector<Planned> match_datasets(const OpenFile& g, const OpenFile& c, const CompareOptions& opt, CompareResult& res) {
   const std::vector<std::string> gds = g.h5.datasets(), cds = c.h5.datasets();
   if (gds.empty()) throw InputError(g.path, "", "holds no datasets");
-  const std::set<std::string> cset(cds.begin(), cds.end());
+  const std::set<std::string> cset(cds.begin(), cds.end()), gset(gds.begin(), gds.end());
+  std::map<std::string, std::string> cand_of;  // golden path -> candidate path (without run prefix)
+  for (const auto& [cp, gp] : opt.name_map) {
+    if (!gset.count(gp))
+      throw InputError(opt.name_map_file, cp, "maps to '" + gp + "', which names no dataset of the golden " + g.path);
+    if (!cand_of.emplace(gp, cp).second)
+      throw InputError(opt.name_map_file, cp, "maps to '" + gp + "', which another candidate path maps to already");
+  }
   res.runs = find_runs(cds);
   std::vector<Planned> plan;
   std::set<std::string> used;
@@ -85,28 +97,43 @@ std::vector<Planned> match_datasets(const OpenFile& g, const OpenFile& c, const 
       Planned p;
       p.run = run;
       p.golden_ds = ds;
-      p.cand_ds = run.empty() ? ds : "/" + run + ds;
+      const auto m = cand_of.find(ds);
+      const std::string base = m == cand_of.end() ? ds : m->second;
+      p.cand_ds = run.empty() ? base : "/" + run + base;
       p.ginfo = g.h5.info(ds);
-      if (!cset.count(p.cand_ds))
-        throw InputError(c.path, p.cand_ds,
-                         std::string("missing: the golden has this dataset (") + fmt_name(p.ginfo.fmt) + " " +
-                             shape_str(p.ginfo.shape) + ")");
+      if (!cset.count(p.cand_ds)) {
+        if (opt.require_all)
+          throw InputError(c.path, p.cand_ds,
+                           std::string("missing: the golden has this dataset (") + fmt_name(p.ginfo.fmt) + " " +
+                               shape_str(p.ginfo.shape) + "; --require-all)");
+        res.not_in_candidate.push_back(run.empty() ? ds : "/" + run + ds);
+        continue;
+      }
       used.insert(p.cand_ds);
       p.cinfo = c.h5.info(p.cand_ds);
-      if (p.cinfo.fmt != p.ginfo.fmt)
-        throw InputError(c.path, p.cand_ds,
-                         std::string("format ") + fmt_name(p.cinfo.fmt) + " (stored as " +
-                             fmt_storage_name(p.cinfo.fmt) + ") but the golden's is " + fmt_name(p.ginfo.fmt) +
-                             " (stored as " + fmt_storage_name(p.ginfo.fmt) + ")");
+      if (p.cinfo.fmt != p.ginfo.fmt) {
+        p.cast = opt.candidate_cast && *opt.candidate_cast == p.ginfo.fmt && p.cinfo.fmt == Fmt::f32;
+        if (!p.cast)
+          throw InputError(c.path, p.cand_ds,
+                           std::string("format ") + fmt_name(p.cinfo.fmt) + " (stored as " +
+                               fmt_storage_name(p.cinfo.fmt) + ") but the golden's is " + fmt_name(p.ginfo.fmt) +
+                               " (stored as " + fmt_storage_name(p.ginfo.fmt) + ")" +
+                               (p.cinfo.fmt == Fmt::f32 && p.ginfo.fmt == Fmt::bf16
+                                    ? "; --candidate-cast bf16 rounds float32 values to bf16 first"
+                                    : ""));
+      }
       if (p.cinfo.shape != p.ginfo.shape)
         throw InputError(c.path, p.cand_ds,
                          "logical shape " + shape_str(p.cinfo.shape) + " but the golden's is " + shape_str(p.ginfo.shape));
       p.links = g.schema.links(ds);
-      p.rule = policy.match(ds);
+      p.rule = opt.policy.match(ds);
       if (outputs && !outputs->count(ds)) p.role = kRoleInput;
       plan.push_back(std::move(p));
     }
   }
+  if (plan.empty())
+    throw InputError(c.path, "", "holds none of the golden's datasets (the golden's first is " + gds.front() +
+                                     (opt.name_map.empty() ? std::string("; --map FILE maps other names to it)") : ")"));
   for (const std::string& d : cds)
     if (!used.count(d)) res.candidate_extra.push_back(d);
   return plan;
@@ -317,15 +344,36 @@ TensorResult describe(const Planned& p, const std::string& root_name) {
   tr.shape = p.ginfo.shape;
   tr.rule = p.rule;
   tr.role = p.role;
+  tr.candidate_path = p.cand_ds;
+  tr.cast = p.cast;
   return tr;
 }
 
+// The candidate's bytes of a range in the golden's format: as stored, or (--candidate-cast) its
+// float32 values rounded to bf16 by bf16_encode, in a buffer reused across ranges.
+struct CandidateBytes {
+  bool cast = false;
+  std::vector<uint8_t> buf;
+  const uint8_t* get(const View& v, int64_t n) {
+    if (!cast) return v.data();
+    buf.resize(size_t(n) * 2);
+    for (int64_t i = 0; i < n; ++i) {
+      float x;
+      std::memcpy(&x, v.data() + 4 * i, 4);
+      const uint16_t h = bf16_encode(x);
+      std::memcpy(buf.data() + 2 * i, &h, 2);
+    }
+    return buf.data();
+  }
+};
+
 // Pass 2, only for tensors that differ: the error sums over every element (NMSE, calc_diff), which the
 // scan pass leaves out.
-void add_error_sums(TensorResult& tr, const Source& sa, const Source& sb, const ChunkPlan& cp, int64_t& bytes_read) {
+void add_error_sums(TensorResult& tr, const Source& sa, const Source& sb, const ChunkPlan& cp, CandidateBytes& cb,
+                    int64_t& bytes_read) {
   StatsAccumulator sums(tr.fmt, tr.shape, StatsAccumulator::Mode::sums);
   bytes_read += stream_pair(sa, sb, cp, [&](int64_t e0, int64_t e1, const View& va, const View& vb) {
-    sums.add(e0, e1 - e0, va.data(), vb.data(), cp.row_len);
+    sums.add(e0, e1 - e0, va.data(), cb.get(vb, e1 - e0), cp.row_len);
   });
   const TensorStats s2 = sums.finish();
   tr.stats.sum_d2 = s2.sum_d2, tr.stats.sum_a2 = s2.sum_a2, tr.stats.sum_b2 = s2.sum_b2, tr.stats.sum_ab = s2.sum_ab;
@@ -350,18 +398,20 @@ TensorResult compare_tensor(const OpenFile& g, const OpenFile& c, const Planned&
   if (is_index) index.emplace(g, p.links.scores, p.ginfo.shape, opt.chunk_bytes);
   if (is_quantized(p.ginfo, p.links)) quant.emplace(g, p.ginfo, p.links, opt.chunk_bytes);
 
+  CandidateBytes cb{p.cast, {}};
   bytes_read += stream_pair(sa, sb, cp, [&](int64_t e0, int64_t e1, const View& va, const View& vb) {
-    acc.add(e0, e1 - e0, va.data(), vb.data(), cp.row_len);
-    if ((index || quant) && std::memcmp(va.data(), vb.data(), size_t(va.size())) != 0) {
-      if (index && k > 0) index->add(tr.fmt, e0 / k, (e1 - e0) / k, va.data(), vb.data());
-      if (quant) quant->add(tr.fmt, cp, e0, e1, va.data(), vb.data());
+    const uint8_t* b = cb.get(vb, e1 - e0);
+    acc.add(e0, e1 - e0, va.data(), b, cp.row_len);
+    if ((index || quant) && std::memcmp(va.data(), b, size_t(va.size())) != 0) {
+      if (index && k > 0) index->add(tr.fmt, e0 / k, (e1 - e0) / k, va.data(), b);
+      if (quant) quant->add(tr.fmt, cp, e0, e1, va.data(), b);
     }
   });
   tr.stats = acc.finish();
   if (index) tr.index = index->stats();
   if (quant) tr.quant = quant->stats();
 
-  if (tr.stats.bit_equal < tr.stats.n) add_error_sums(tr, sa, sb, cp, bytes_read);
+  if (tr.stats.bit_equal < tr.stats.n) add_error_sums(tr, sa, sb, cp, cb, bytes_read);
   judge(tr, acc, keep_grid);
   return tr;
 }
@@ -402,6 +452,26 @@ std::vector<LayerSummary> summarize_layers(const std::vector<std::string>& runs,
 
 }  // namespace
 
+std::vector<std::pair<std::string, std::string>> load_name_map(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path, "", "cannot open the name map file");
+  std::vector<std::pair<std::string, std::string>> out;
+  std::set<std::string> seen;
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    std::istringstream ws(line);
+    std::string cand, gold, more;
+    if (!(ws >> cand) || cand[0] == '#') continue;
+    if (!(ws >> gold) || (ws >> more))
+      throw InputError(path, "line " + std::to_string(n), "expected `<candidate path> <golden path>`");
+    if (cand[0] != '/') cand = "/" + cand;
+    if (gold[0] != '/') gold = "/" + gold;
+    if (!seen.insert(cand).second) throw InputError(path, "line " + std::to_string(n), "candidate path " + cand + " given twice");
+    out.emplace_back(cand, gold);
+  }
+  return out;
+}
+
 PathParts split_model_path(const std::string& path, const std::string& root_name) {
   std::vector<std::string> parts;
   size_t i = 1;
@@ -440,14 +510,14 @@ int64_t CompareResult::verdict() const {
 
 CompareResult compare_files(const std::string& golden_path, const std::string& candidate_path, const CompareOptions& opt) {
   const auto t_start = std::chrono::steady_clock::now();
-  OpenFile g(golden_path), c(candidate_path);
+  OpenFile g(golden_path), c(candidate_path, /*candidate=*/true);
   CompareResult res;
   res.golden_path = golden_path, res.candidate_path = candidate_path;
   res.golden_meta = g.meta, res.candidate_meta = c.meta;
   res.policy_default = opt.policy.default_rule(), res.policy_rules = opt.policy.rules(), res.policy_file = opt.policy.file();
   const std::string root_name = !g.meta.name.empty() ? g.meta.name : !g.meta.kind.empty() ? g.meta.kind : "root";
 
-  const std::vector<Planned> plan = match_datasets(g, c, opt.policy, res);
+  const std::vector<Planned> plan = match_datasets(g, c, opt, res);
   check_policy_rules(g, opt, res);
   validate_links(g, plan, res.runs.front());
   if (opt.verify_hash) verify_hashes(g, c, plan, res.runs.front());

@@ -57,6 +57,8 @@ inline constexpr const char* kRoleOutput = "output";
 struct TensorResult {
   std::string run;       // "", kRunTeacherForced or kRunFreeRunning
   std::string path;      // golden dataset path
+  std::string candidate_path;  // where it was read in the candidate (differs with --map or runs)
+  bool cast = false;           // candidate values were cast to the golden's format (--candidate-cast)
   std::string role = kRoleOutput;  // kRoleInput or kRoleOutput
   std::string layer, component, tensor;
   Fmt fmt = Fmt::f32;
@@ -91,7 +93,21 @@ struct CompareOptions {
   bool verify_hash = false;                 // recompute each dataset's sha256 (slow; both files)
   int grid_rows = 48, grid_cols = 96;
   bool strict = false;  // a policy rule that matches no dataset is bad input (exit 2), not a warning
+  // false: a candidate may hold only some of the golden's datasets (a kernel dumps its outputs); the
+  // others are listed as not in the candidate. true: every golden dataset must be there (exit 2 if not).
+  bool require_all = false;
+  // Candidate path -> golden path (--map FILE), so a framework's own names compare without renaming.
+  std::vector<std::pair<std::string, std::string>> name_map;
+  std::string name_map_file;
+  // --candidate-cast bf16: float32 candidate datasets whose golden is bf16 are rounded with the
+  // project's bf16 rule (reference/formats.h bf16_encode: RNE, overflow to inf, NaN to 0x7FFF) first.
+  std::optional<Fmt> candidate_cast;
 };
+
+// Reads a --map file: one `<candidate path> <golden path>` pair per line ('#' comment lines, blank
+// lines skipped; a missing leading '/' is added). InputError (file, "line N", ...) on a malformed line
+// or a candidate path given twice.
+std::vector<std::pair<std::string, std::string>> load_name_map(const std::string& path);
 
 struct CompareResult {
   std::string golden_path, candidate_path;
@@ -104,6 +120,7 @@ struct CompareResult {
   std::vector<LayerSummary> layers;    // per run, in model order
   std::vector<std::string> candidate_extra;  // candidate datasets the golden lacks (ignored)
   std::vector<std::string> warnings;         // one line each (e.g. a policy rule matching no dataset)
+  std::vector<std::string> not_in_candidate; // golden datasets (with run prefix) the candidate lacks, not compared
   int64_t elements = 0, bytes_read = 0;
   double seconds = 0;
   bool pass() const;

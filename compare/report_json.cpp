@@ -91,7 +91,8 @@ std::string jrow(int64_t row) { return row < 0 ? std::string("null") : std::to_s
 
 std::string jtensor(const TensorResult& t) {
   const TensorStats& s = t.stats;
-  std::string o = "{\"run\":" + jstr(t.run) + ",\"path\":" + jstr(t.path) + ",\"role\":" + jstr(t.role) + ",\"layer\":" + jstr(t.layer) +
+  std::string o = "{\"run\":" + jstr(t.run) + ",\"path\":" + jstr(t.path) + ",\"role\":" + jstr(t.role) +
+                  ",\"candidate_path\":" + jstr(t.candidate_path) + ",\"cast\":" + (t.cast ? "true" : "false") + ",\"layer\":" + jstr(t.layer) +
                   ",\"component\":" + jstr(t.component) + ",\"tensor\":" + jstr(t.tensor) +
                   ",\"format\":" + jstr(fmt_name(t.fmt)) + ",\"shape\":" + jshape(t.shape) +
                   ",\"budget\":" + jstr(t.rule.budget.text()) + ",\"reason\":" + jstr(t.rule.reason) +
@@ -168,6 +169,8 @@ std::string report_json(const CompareResult& r) {
   }
   o += "],\n\"tensors\":[";
   for (size_t i = 0; i < r.tensors.size(); ++i) o += std::string(i ? ",\n" : "\n") + jtensor(r.tensors[i]);
+  o += "],\n\"not_in_candidate\":[";
+  o += jjoin(r.not_in_candidate, jstr);
   o += "],\n\"warnings\":[";
   o += jjoin(r.warnings, jstr);
   o += "],\n\"roles\":{";

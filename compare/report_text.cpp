@@ -122,6 +122,18 @@ std::string report_text(const CompareResult& r) {
   if (!r.candidate_extra.empty())
     o += "  note:      the candidate has " + std::to_string(r.candidate_extra.size()) +
          " datasets the golden lacks (ignored), first " + r.candidate_extra.front() + "\n";
+  if (!r.not_in_candidate.empty()) {
+    o += "  not in candidate: " + std::to_string(r.not_in_candidate.size()) + " golden dataset" +
+         (r.not_in_candidate.size() == 1 ? "" : "s") + ", not compared (--require-all makes this an error): ";
+    for (size_t i = 0; i < r.not_in_candidate.size() && i < 8; ++i) o += (i ? ", " : "") + r.not_in_candidate[i];
+    if (r.not_in_candidate.size() > 8) o += ", ...";
+    o += "\n";
+  }
+  int64_t cast = 0;
+  for (const TensorResult& t : r.tensors) cast += t.cast;
+  if (cast)
+    o += "  cast:      " + std::to_string(cast) + " candidate float32 dataset" + (cast == 1 ? "" : "s") +
+         " rounded to bf16 before comparing (--candidate-cast bf16)\n";
   for (const std::string& w : r.warnings) o += "  warning:   " + w + "\n";
   o += "  compared:  " + role_text(r, kRoleOutput);
   if (role_tally(r, kRoleInput).tensors) o += "; " + role_text(r, kRoleInput) + " (copied into the candidate)";

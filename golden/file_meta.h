@@ -58,5 +58,9 @@ struct FileMeta {
 // or wrong, schema_version is absent, not an integer, or not kSchemaVersion, or a known attribute has
 // the wrong type.
 FileMeta check_file_meta(const H5Reader& r);
+// A candidate's metadata: check_file_meta, except that a file with neither `magic` nor
+// `schema_version` (a plain h5py dump) is accepted, with schema_version 0 and whatever optional
+// attributes it has. A file carrying either one is checked in full.
+FileMeta check_candidate_meta(const H5Reader& r);
 
 }  // namespace v4::golden

@@ -617,6 +617,111 @@ TEST_F(Compare, TiesBudgetAllowsExactlyTheRoundingTieFlipsOfQuantizedTensors) {
 }
 
 // =============================================================================================
+// Candidates as kernels and frameworks produce them: output-only, plain h5py, other names, f32 for bf16
+// =============================================================================================
+
+namespace {
+bool have_h5py() { return std::system("/usr/bin/python3 -c 'import h5py, numpy' >/dev/null 2>&1") == 0; }
+// Runs a Python script; "" on success, else its output.
+std::string python(const std::string& dir, const std::string& script) {
+  const std::string py = dir + "/s.py", out = dir + "/s.out";
+  std::ofstream(py) << script;
+  const int rc = std::system(("/usr/bin/python3 " + py + " >" + out + " 2>&1").c_str());
+  std::ifstream f(out);
+  const std::string s((std::istreambuf_iterator<char>(f)), {});
+  return rc == 0 ? "" : "python failed: " + s;
+}
+}  // namespace
+
+TEST_F(Compare, OutputOnlyPlainH5pyCandidateComparesItsDatasets) {
+  if (!have_h5py()) GTEST_SKIP() << "python3 with h5py and numpy absent";
+  write_op_file(path("op_g.h5"), {});
+  // What a kernel developer dumps: only the output, float32, no v4oracle attributes at all. The values
+  // are the golden's (1.5 + i), rebuilt here; element 7 is 1 ulp above (nextafter).
+  ASSERT_EQ(python(dir_.string(),
+                   "import h5py, numpy as np\n"
+                   "c = (1.5 + np.arange(12, dtype=np.float32)).reshape(3, 4)\n"
+                   "with h5py.File('" + path("plain.h5") + "', 'w') as f: f['c'] = c\n"
+                   "c.reshape(-1)[7] = np.nextafter(c.reshape(-1)[7], np.float32(np.inf))\n"
+                   "with h5py.File('" + path("plain_bad.h5") + "', 'w') as f: f['c'] = c\n"
+                   "with h5py.File('" + path("named.h5") + "', 'w') as f: f['model/out'] = c\n"),
+            "");
+  CompareOptions o;
+  const CompareResult r = compare_files(path("op_g.h5"), path("plain.h5"), o);
+  EXPECT_TRUE(r.pass()) << report_summary_line(r);
+  ASSERT_EQ(r.tensors.size(), 1u);
+  EXPECT_EQ(r.tensors[0].path, "/c");
+  EXPECT_EQ(r.not_in_candidate, std::vector<std::string>{"/a"});
+  EXPECT_EQ(r.candidate_meta.schema_version, 0);
+  EXPECT_NE(report_text(r).find("not in candidate: 1 golden dataset, not compared"), std::string::npos);
+  const CompareResult bad = compare_files(path("op_g.h5"), path("plain_bad.h5"), o);
+  ASSERT_FALSE(bad.pass());
+  EXPECT_EQ(verdict_tensor(bad).stats.first_diff.index, 7);
+  EXPECT_EQ(verdict_tensor(bad).stats.max_steps, 1u);
+  // --require-all restores the strict check.
+  o.require_all = true;
+  try {
+    compare_files(path("op_g.h5"), path("plain.h5"), o);
+    ADD_FAILURE() << "no error under require_all";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.dataset, "/a");
+    EXPECT_NE(e.problem.find("missing"), std::string::npos);
+  }
+  o.require_all = false;
+  // Another name: none of the golden's datasets without a map; with --map it compares (and fails at 7).
+  EXPECT_THROW(compare_files(path("op_g.h5"), path("named.h5"), o), InputError);
+  std::ofstream(path("map.txt")) << "# candidate  golden\nmodel/out  c\n";
+  o.name_map = load_name_map(path("map.txt"));
+  o.name_map_file = path("map.txt");
+  const CompareResult mapped = compare_files(path("op_g.h5"), path("named.h5"), o);
+  ASSERT_EQ(mapped.tensors.size(), 1u);
+  EXPECT_EQ(mapped.tensors[0].candidate_path, "/model/out");
+  EXPECT_EQ(mapped.tensors[0].stats.first_diff.index, 7);
+  std::ofstream(path("map.txt")) << "model/out  nope\n";
+  o.name_map = load_name_map(path("map.txt"));
+  EXPECT_THROW(compare_files(path("op_g.h5"), path("named.h5"), o), InputError);
+  std::ofstream(path("map.txt")) << "model/out\n";
+  EXPECT_THROW(load_name_map(path("map.txt")), InputError);
+  // A file that claims to be v4oracle's must still be right: a wrong magic is bad input.
+  ASSERT_EQ(python(dir_.string(), "import h5py, numpy as np\nwith h5py.File('" + path("wrong.h5") +
+                                      "', 'w') as f:\n  f.attrs['magic'] = 'other'\n  f['c'] = np.zeros((3, 4), np.float32)\n"),
+            "");
+  EXPECT_THROW(compare_files(path("op_g.h5"), path("wrong.h5"), o), InputError);
+}
+
+TEST_F(Compare, CandidateCastRoundsFloat32ToBf16ByRne) {
+  // Golden bf16 [4]: 1.0, 1 + 2^-6, 2.0, -3.0. The candidate's float32 values: 1 + 2^-8 (midpoint of
+  // 1.0 and 1 + 2^-7: RNE keeps the even 1.0), 1 + 3 * 2^-8 (midpoint of 1 + 2^-7 and 1 + 2^-6: even is
+  // 1 + 2^-6), 2.0 exactly, and -3 - 2^-6 (bf16 ulp at 3 is 2^-6: the next bf16 below -3, 1 ulp off).
+  Tensor gt = Tensor::make(Fmt::bf16, {4});
+  const float gv[4] = {1.0f, 1.0f + 0x1p-6f, 2.0f, -3.0f};
+  for (int i = 0; i < 4; ++i) gt.as<uint16_t>()[i] = uint16_t(f32_bits(gv[i]) >> 16);  // exact in bf16
+  Tensor ct = Tensor::make(Fmt::f32, {4});
+  const float cv[4] = {1.0f + 0x1p-8f, 1.0f + 3 * 0x1p-8f, 2.0f, -3.0f - 0x1p-6f};
+  for (int i = 0; i < 4; ++i) ct.as<float>()[i] = cv[i];
+  for (const auto& [file, t] : {std::pair{path("bg.h5"), &gt}, std::pair{path("fc.h5"), &ct}}) {
+    H5Writer w(file);
+    write_file_meta(w, "op", "cast_test");
+    w.write("/y", *t);
+    w.commit();
+  }
+  CompareOptions o;
+  try {
+    compare_files(path("bg.h5"), path("fc.h5"), o);
+    ADD_FAILURE() << "f32 vs bf16 accepted without --candidate-cast";
+  } catch (const InputError& e) {
+    EXPECT_NE(e.problem.find("--candidate-cast bf16"), std::string::npos) << e.problem;
+  }
+  o.candidate_cast = Fmt::bf16;
+  const CompareResult r = compare_files(path("bg.h5"), path("fc.h5"), o);
+  ASSERT_EQ(r.tensors.size(), 1u);
+  EXPECT_TRUE(r.tensors[0].cast);
+  EXPECT_EQ(r.tensors[0].stats.bit_equal, 3);
+  EXPECT_EQ(r.tensors[0].stats.first_diff.index, 3);
+  EXPECT_EQ(r.tensors[0].stats.max_steps, 1u);
+}
+
+// =============================================================================================
 // Teacher-forced and free-running runs side by side
 // =============================================================================================
 
@@ -691,8 +796,11 @@ TEST_F(Compare, BadInputIsAnInputErrorNamingFileAndDataset) {
     for (Item& i : m)
       if (i.path == "/layers/4/indexer/topk") i.links = {};
   }, "missing.h5");
-  EXPECT_EQ(input_error([&] { run(missing); }),
-            missing + ": /layers/4/indexer/scores: missing: the golden has this dataset (f32 [8, 64])");
+  CompareOptions all;
+  all.require_all = true;
+  EXPECT_EQ(input_error([&] { compare_files(golden_, missing, all); }),
+            missing + ": /layers/4/indexer/scores: missing: the golden has this dataset (f32 [8, 64]; --require-all)");
+  EXPECT_EQ(run(missing).not_in_candidate, std::vector<std::string>{"/layers/4/indexer/scores"});  // without: listed
 
   const std::string dtype = candidate([](Model& m) {
     Item& i = item(m, "/layers/3/ffn/h");
