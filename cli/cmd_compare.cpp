@@ -24,7 +24,7 @@ void register_compare(CLI::App& app) {
   CLI::App* sub = app.add_subcommand("compare", "Compare a candidate HDF5 file against a golden, tensor by tensor in model order");
   sub->add_option("golden", a->golden, "golden HDF5 file (the reference)")->required();
   sub->add_option("candidate", a->candidate, "candidate HDF5 file")->required();
-  sub->add_option("--policy", a->policy, "default budget: bitwise (default), ulp:N, nmse:X, ties, ignore");
+  sub->add_option("--policy", a->policy, "default budget: bitwise (default), ulp:N, nmse:X, close:ATOL,RTOL[,RATE], ties, ignore");
   sub->add_option("--policy-file", a->policy_file, "rules `<glob> <budget> [reason]`, first match wins");
   sub->add_option("--json", a->json, "write the JSON report here");
   sub->add_option("--html", a->html, "write the self-contained HTML report here");

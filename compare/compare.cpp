@@ -236,6 +236,9 @@ std::string elem_pair_text(Fmt f, const std::vector<int64_t>& shape, const ElemR
   return s;
 }
 
+// Fraction of elements within an allclose budget (1 for an empty tensor).
+double close_pass_rate(const TensorStats& s) { return s.n ? double(s.n - s.over_count) / double(s.n) : 1.0; }
+
 // One line on a failing tensor: its budget and what broke it.
 std::string verdict_why(const TensorResult& t) {
   const TensorStats& s = t.stats;
@@ -260,7 +263,7 @@ std::string verdict_why(const TensorResult& t) {
                   (long long)q.flips_tie_unknown, q.source.empty() ? ": no source values in the golden" : "");
     return buf;
   }
-  if (s.nonfinite_mismatch > 0 && t.rule.budget.kind != Budget::Kind::bitwise) {
+  if (s.nonfinite_mismatch > 0 && t.rule.budget.kind != Budget::Kind::bitwise && t.rule.budget.kind != Budget::Kind::close) {
     std::snprintf(buf, sizeof buf, "%s: %lld elements differ in NaN/inf class (NaN golden %lld candidate %lld, inf golden %lld candidate %lld)",
                   b.c_str(), (long long)s.nonfinite_mismatch, (long long)s.nan_a, (long long)s.nan_b, (long long)s.inf_a,
                   (long long)s.inf_b);
@@ -273,6 +276,10 @@ std::string verdict_why(const TensorResult& t) {
       return buf;
     case Budget::Kind::nmse:
       std::snprintf(buf, sizeof buf, "%s: NMSE %.6g > %g", b.c_str(), s.nmse(), t.rule.budget.nmse);
+      return buf;
+    case Budget::Kind::close:
+      std::snprintf(buf, sizeof buf, "%s: %lld of %lld elements not within |c - g| <= atol + rtol |g| (pass rate %.6g < %g)",
+                    b.c_str(), (long long)s.over_count, (long long)s.n, close_pass_rate(s), t.rule.budget.pass_rate);
       return buf;
     default:
       std::snprintf(buf, sizeof buf, "%s: %lld of %lld elements differ (max %llu %s%s)", b.c_str(),
@@ -305,6 +312,9 @@ bool tensor_passes(const TensorResult& t) {
     case Budget::Kind::nmse:
       if (t.index) return t.index->rows_real == 0;
       return s.nonfinite_mismatch == 0 && s.nmse() <= t.rule.budget.nmse;
+    case Budget::Kind::close:
+      if (t.index) return t.index->rows_real == 0;
+      return close_pass_rate(s) >= t.rule.budget.pass_rate;
   }
   return false;
 }
@@ -315,6 +325,7 @@ ElemBudget elem_budget(const Budget& bud) {
   eb.nan_equal = bud.nan_equal();
   if (bud.kind == Budget::Kind::bitwise || bud.kind == Budget::Kind::ties) eb.bits_exact = true, eb.max_steps = 0;
   if (bud.kind == Budget::Kind::ulp) eb.max_steps = bud.ulp;
+  if (bud.kind == Budget::Kind::close) eb.close = true, eb.atol = bud.atol, eb.rtol = bud.rtol;
   return eb;
 }
 
@@ -324,7 +335,7 @@ void judge(TensorResult& tr, const StatsAccumulator& acc, bool keep_grid) {
   tr.pass = tensor_passes(tr);
   if (tr.pass) return;
   tr.why = verdict_why(tr);
-  const bool ulp_first = tr.rule.budget.kind == Budget::Kind::ulp && !tr.index;
+  const bool ulp_first = (tr.rule.budget.kind == Budget::Kind::ulp || tr.rule.budget.kind == Budget::Kind::close) && !tr.index;
   tr.first_text = elem_pair_text(tr.fmt, tr.shape, ulp_first ? tr.stats.first_over : tr.stats.first_diff);
   tr.worst_text = elem_pair_text(tr.fmt, tr.shape, tr.stats.worst);
   if (keep_grid) {
@@ -377,6 +388,8 @@ void add_error_sums(TensorResult& tr, const Source& sa, const Source& sb, const 
   });
   const TensorStats s2 = sums.finish();
   tr.stats.sum_d2 = s2.sum_d2, tr.stats.sum_a2 = s2.sum_a2, tr.stats.sum_b2 = s2.sum_b2, tr.stats.sum_ab = s2.sum_ab;
+  tr.stats.sum_abs_err = s2.sum_abs_err, tr.stats.sum_rel_err = s2.sum_rel_err;
+  tr.stats.n_finite = s2.n_finite, tr.stats.n_rel = s2.n_rel;
 }
 
 // Compares one pair. Pass 1 streams both in ranges of the tensor's plan: the scan statistics, and

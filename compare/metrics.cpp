@@ -130,6 +130,19 @@ void LaneSums::fold_into(double& d2s, double& a2s, double& b2s, double& abs_) co
   abs_ += tree(ab);
 }
 
+void LaneSums::fold_err_into(double& aes, double& res) const {
+  const auto tree = [](const std::array<double, 8>& l) {
+    return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+  };
+  aes += tree(ae);
+  res += tree(re);
+}
+
+double TensorStats::cosine() const {
+  if (sum_a2 == 0 || sum_b2 == 0) return sum_a2 == sum_b2 ? 1.0 : 0.0;
+  return sum_ab / std::sqrt(sum_a2 * sum_b2);
+}
+
 double TensorStats::nmse() const {
   if (sum_a2 == 0) return sum_d2 == 0 ? 0.0 : std::numeric_limits<double>::infinity();
   return sum_d2 / sum_a2;
@@ -182,6 +195,8 @@ void piece_equal(const uint8_t* a, int64_t j0, int64_t n, int64_t g0, int64_t ro
       l.a2[lane] += v2;
       l.b2[lane] += v2;
       l.ab[lane] += v2;
+      ++s.n_finite;
+      s.n_rel += e.value != 0;
     } else if (e.cls == Cls::nan) {
       ++nan;
     } else {
@@ -291,6 +306,7 @@ void piece_general(const uint8_t* a, const uint8_t* b, int64_t j0, int64_t n, in
       if (x.cls == Cls::finite) {
         const double d = x.value - y.value;
         const double ad = std::fabs(d);
+        if (bud.close) over = !(ad <= bud.atol + bud.rtol * std::fabs(x.value));
         s.max_abs = std::max(s.max_abs, ad);
         const double rel = x.value != 0 ? ad / std::fabs(x.value)
                                         : (ad == 0 ? 0.0 : std::numeric_limits<double>::infinity());
@@ -300,6 +316,11 @@ void piece_general(const uint8_t* a, const uint8_t* b, int64_t j0, int64_t n, in
         l.a2[lane] += x.value * x.value;
         l.b2[lane] += y.value * y.value;
         l.ab[lane] += x.value * y.value;
+        l.ae[lane] += ad;
+        ++s.n_finite;
+        if (x.value != 0) l.re[lane] += rel, ++s.n_rel;
+      } else if (bud.close) {
+        over = false;  // the same infinity on both sides: close, as numpy.allclose says
       }
     }
     if (same) {
@@ -340,6 +361,7 @@ void merge_counts(TensorStats& t, const TensorStats& p) {
   if (p.worst.index >= 0 && (t.worst.index < 0 || p.worst.steps > t.worst.steps)) t.worst = p.worst;
   if (t.first_over.index < 0) t.first_over = p.first_over;
   t.over_count += p.over_count;
+  t.n_finite += p.n_finite, t.n_rel += p.n_rel;
 }
 
 using EqualFn = void (*)(const uint8_t*, int64_t, int64_t, int64_t, int64_t, TensorStats&, LaneSums&);
@@ -416,6 +438,7 @@ void StatsAccumulator::add(int64_t e0, int64_t n, const uint8_t* a, const uint8_
     const int64_t end = starts[size_t(i) + 1];
     if (end % kSubBlock == 0 || end == numel_) {
       parts[size_t(i)].lanes.fold_into(total_.sum_d2, total_.sum_a2, total_.sum_b2, total_.sum_ab);
+      parts[size_t(i)].lanes.fold_err_into(total_.sum_abs_err, total_.sum_rel_err);
       carry_ = LaneSums{};
     } else {
       carry_ = parts[size_t(i)].lanes;
@@ -425,7 +448,7 @@ void StatsAccumulator::add(int64_t e0, int64_t n, const uint8_t* a, const uint8_
 
 TensorStats StatsAccumulator::finish() {
   TensorStats t = total_;
-  if (mode_ == Mode::scan) t.sum_d2 = t.sum_a2 = t.sum_b2 = t.sum_ab = 0;  // only Mode::sums defines them
+  if (mode_ == Mode::scan) t.sum_d2 = t.sum_a2 = t.sum_b2 = t.sum_ab = t.sum_abs_err = t.sum_rel_err = 0, t.n_finite = t.n_rel = 0;  // only Mode::sums defines them
   return t;
 }
 

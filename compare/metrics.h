@@ -55,8 +55,9 @@ struct ElemRef {
 
 // Sums of one global sub-block in 8 lanes (flat index mod 8).
 struct LaneSums {
-  std::array<double, 8> d2{}, a2{}, b2{}, ab{};
+  std::array<double, 8> d2{}, a2{}, b2{}, ab{}, ae{}, re{};  // ae: |a-b|; re: |a-b|/|a| where a != 0
   void fold_into(double& d2s, double& a2s, double& b2s, double& abs_) const;  // fixed tree per sum
+  void fold_err_into(double& aes, double& res) const;                          // same tree
 };
 
 struct TensorStats {
@@ -70,6 +71,8 @@ struct TensorStats {
   std::array<int64_t, kUlpBuckets> steps_hist{};
   double max_abs = 0, max_rel = 0;  // over pairs both finite; max_rel is inf when golden is 0 and candidate not
   double sum_d2 = 0, sum_a2 = 0, sum_b2 = 0, sum_ab = 0;  // over pairs both finite
+  double sum_abs_err = 0, sum_rel_err = 0;  // Σ|a-b| over pairs both finite; Σ|a-b|/|a| over those with a != 0
+  int64_t n_finite = 0, n_rel = 0;           // pairs both finite; of those, golden != 0
   ElemRef first_diff;    // first element whose bits differ
   ElemRef worst;         // largest distance (NaN/class mismatches first), earliest on ties
   ElemRef first_over;    // first element over the per-element budget (see accumulate)
@@ -77,6 +80,9 @@ struct TensorStats {
 
   double nmse() const;       // sum_d2 / sum_a2 (0 when both 0; inf when only sum_a2 is 0)
   double calc_diff() const;  // 1 - 2 Σab / Σ(a²+b²), DeepGEMM's calc_diff, in double (0 when both sums 0)
+  double cosine() const;     // Σab / sqrt(Σa² Σb²); 1 when both sums are 0, 0 when only one is
+  double mean_abs_err() const { return n_finite ? sum_abs_err / double(n_finite) : 0.0; }
+  double mean_rel_err() const { return n_rel ? sum_rel_err / double(n_rel) : 0.0; }
 };
 
 // Per-element budget used while streaming: an element is "over" when its classes differ, or (both
@@ -86,6 +92,8 @@ struct ElemBudget {
   uint64_t max_steps = UINT64_MAX;
   bool nan_equal = true;
   bool bits_exact = false;  // bitwise: any bit difference (including -0 vs +0) is over
+  bool close = false;       // allclose: a finite pair is over when !(|b - a| <= atol + rtol |a|), a the golden
+  double atol = 0, rtol = 0;
 };
 
 // Accumulates one tensor, streamed as consecutive flat ranges. Not thread-safe itself; each call

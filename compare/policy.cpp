@@ -3,10 +3,12 @@
 
 #include <fnmatch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <stdexcept>
+#include <vector>
 
 #include "golden/input_error.h"
 
@@ -23,6 +25,14 @@ std::string Budget::text() const {
     }
     case Kind::ties: return "ties";
     case Kind::ignore: return "ignore";
+    case Kind::close: {
+      char buf[128];
+      if (pass_rate < 1)
+        std::snprintf(buf, sizeof buf, "close:%g,%g,%g", atol, rtol, pass_rate);
+      else
+        std::snprintf(buf, sizeof buf, "close:%g,%g", atol, rtol);
+      return buf;
+    }
   }
   return "?";
 }
@@ -34,7 +44,7 @@ Budget budget_parse(const std::string& spec) {
   if (spec == "ignore") return b.kind = Budget::Kind::ignore, b;
   const auto bad = [&](const std::string& why) {
     return std::invalid_argument("policy '" + spec + "': " + why +
-                                 " (expected bitwise, ulp:N, nmse:X, ties or ignore)");
+                                 " (expected bitwise, ulp:N, nmse:X, close:ATOL,RTOL[,RATE], ties or ignore)");
   };
   if (spec.rfind("ulp:", 0) == 0) {
     const std::string n = spec.substr(4);
@@ -45,6 +55,29 @@ Budget budget_parse(const std::string& spec) {
       throw bad("N is too large");
     }
     b.kind = Budget::Kind::ulp;
+    return b;
+  }
+  if (spec.rfind("close:", 0) == 0) {
+    std::vector<double> v;
+    const std::string body = spec.substr(6);
+    for (size_t i = 0; i <= body.size();) {
+      const size_t j = std::min(body.find(',', i), body.size());
+      const std::string x = body.substr(i, j - i);
+      size_t used = 0;
+      double d = -1;
+      try {
+        d = std::stod(x, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (x.empty() || used != x.size() || !std::isfinite(d) || d < 0) throw bad("ATOL, RTOL and RATE must be finite numbers >= 0");
+      v.push_back(d);
+      i = j + 1;
+    }
+    if (v.size() < 2 || v.size() > 3) throw bad("expected close:ATOL,RTOL or close:ATOL,RTOL,RATE");
+    if (v.size() == 3 && v[2] > 1) throw bad("RATE is a fraction in [0, 1]");
+    b.kind = Budget::Kind::close;
+    b.atol = v[0], b.rtol = v[1], b.pass_rate = v.size() == 3 ? v[2] : 1.0;
     return b;
   }
   if (spec.rfind("nmse:", 0) == 0) {

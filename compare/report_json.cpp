@@ -106,7 +106,8 @@ std::string jtensor(const TensorResult& t) {
        ",\"steps_unit\":" + jstr(steps_unit(t.fmt)) + ",\"steps_hist\":[" +
        jjoin(s.steps_hist, jint);
   o += "],\"max_abs\":" + jnum(s.max_abs) + ",\"max_rel\":" + jnum(s.max_rel) + ",\"nmse\":" + jnum(s.nmse()) +
-       ",\"calc_diff\":" + jnum(s.calc_diff()) + ",\"over_budget\":" + std::to_string(s.over_count) +
+       ",\"calc_diff\":" + jnum(s.calc_diff()) + ",\"cosine\":" + jnum(s.cosine()) +
+       ",\"mean_abs\":" + jnum(s.mean_abs_err()) + ",\"mean_rel\":" + jnum(s.mean_rel_err()) + ",\"over_budget\":" + std::to_string(s.over_count) +
        ",\"first_diff\":" + jref(t.fmt, t.shape, s.first_diff) + ",\"worst\":" + jref(t.fmt, t.shape, s.worst) +
        ",\"first_over\":" + jref(t.fmt, t.shape, s.first_over);
   if (t.quant) {
@@ -146,7 +147,7 @@ std::string report_json(const CompareResult& r) {
     o += "null";
   } else {
     const TensorResult& t = r.tensors[size_t(v)];
-    const bool ulp_first = t.rule.budget.kind == Budget::Kind::ulp && !t.index;
+    const bool ulp_first = (t.rule.budget.kind == Budget::Kind::ulp || t.rule.budget.kind == Budget::Kind::close) && !t.index;
     o += "{\"run\":" + jstr(t.run) + ",\"path\":" + jstr(t.path) + ",\"layer\":" + jstr(t.layer) + ",\"component\":" +
          jstr(t.component) + ",\"tensor\":" + jstr(t.tensor) + ",\"why\":" + jstr(t.why) + ",\"reason\":" + jstr(t.rule.reason) +
          ",\"first\":" + jref(t.fmt, t.shape, ulp_first ? t.stats.first_over : t.stats.first_diff) +

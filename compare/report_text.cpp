@@ -66,6 +66,8 @@ void tensor_detail(std::string& o, const TensorResult& t) {
        "; NaN/inf class mismatches " + std::to_string(s.nonfinite_mismatch) + "\n";
   o += "  max " + std::to_string(s.max_steps) + " " + steps_unit(t.fmt) + "; max abs err " + num(s.max_abs) + ", max rel err " +
        num(s.max_rel) + ", NMSE " + num(s.nmse()) + ", calc_diff " + num(s.calc_diff()) + "\n";
+  o += "  mean abs err " + num(s.mean_abs_err()) + ", mean rel err " + num(s.mean_rel_err()) + ", cosine similarity " +
+       num(s.cosine()) + "\n";
   o += "  distance histogram: " + hist_text(s) + "\n";
   if (t.quant) {
     const QuantStats& q = *t.quant;

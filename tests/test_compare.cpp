@@ -722,6 +722,57 @@ TEST_F(Compare, CandidateCastRoundsFloat32ToBf16ByRne) {
 }
 
 // =============================================================================================
+// Metrics people use: allclose with a pass rate, cosine similarity, mean errors
+// =============================================================================================
+
+TEST_F(Compare, AllcloseBudgetPassRateCosineAndMeanErrors) {
+  // Golden /y = 1.5 + i (12 float32); the candidate moves [1] by +0.01 and [5] by +1.
+  std::vector<float> g(12), c(12);
+  for (int i = 0; i < 12; ++i) g[size_t(i)] = c[size_t(i)] = 1.5f + float(i);
+  c[1] += 0.01f;
+  c[5] += 1.0f;
+  for (const auto& [file, v] : {std::pair{path("cg.h5"), &g}, std::pair{path("cc.h5"), &c}}) {
+    Tensor t = Tensor::make(Fmt::f32, {3, 4});
+    std::copy(v->begin(), v->end(), t.as<float>());
+    H5Writer w(file);
+    write_file_meta(w, "op", "close_test");
+    w.write("/y", t);
+    w.commit();
+  }
+  const auto cmp = [&](const std::string& budget) {
+    CompareOptions o;
+    o.policy = Policy(budget_parse(budget));
+    return compare_files(path("cg.h5"), path("cc.h5"), o);
+  };
+  // rtol 0.005: [1] is within (0.01 <= 0.0125), [5] is not (1 > 0.0325): pass rate 11/12.
+  const CompareResult strict = cmp("close:0,0.005");
+  ASSERT_FALSE(strict.pass());
+  const TensorResult& t = verdict_tensor(strict);
+  EXPECT_EQ(t.stats.over_count, 1);
+  EXPECT_EQ(t.stats.first_over.index, 5);
+  EXPECT_NE(t.why.find("1 of 12 elements not within"), std::string::npos) << t.why;
+  EXPECT_TRUE(cmp("close:0,0.005,0.9").pass());    // 11/12 = 0.9167 >= 0.9
+  EXPECT_FALSE(cmp("close:0,0.005,0.95").pass());  // < 0.95
+  EXPECT_TRUE(cmp("close:1,0").pass());            // |d| <= 1 everywhere (1.0 exactly at [5])
+  EXPECT_FALSE(cmp("close:0.99,0").pass());
+  EXPECT_EQ(budget_parse("close:1e-5,1e-3,0.999").text(), "close:1e-05,0.001,0.999");
+  EXPECT_THROW(budget_parse("close:1e-5"), std::invalid_argument);
+  EXPECT_THROW(budget_parse("close:1e-5,1e-3,2"), std::invalid_argument);
+  // Mean abs/rel error and cosine similarity, recomputed in long double from the stored values.
+  long double sae = 0, sre = 0, ab = 0, aa = 0, bb = 0;
+  for (int i = 0; i < 12; ++i) {
+    const long double a = g[size_t(i)], b = c[size_t(i)], d = fabsl(a - b);
+    sae += d, sre += d / fabsl(a), ab += a * b, aa += a * a, bb += b * b;
+  }
+  // The comparator sums 12 terms in double in a fixed lane order: relative error below 12 * 2^-53;
+  // 1e-14 relative leaves room and would still catch any wrong term (each term is >= 1e-4 of the sum).
+  EXPECT_NEAR(t.stats.mean_abs_err(), double(sae / 12), 1e-14 * double(sae / 12));
+  EXPECT_NEAR(t.stats.mean_rel_err(), double(sre / 12), 1e-14 * double(sre / 12));
+  EXPECT_NEAR(t.stats.cosine(), double(ab / sqrtl(aa * bb)), 1e-14);
+  EXPECT_NE(report_text(strict).find("cosine similarity"), std::string::npos);
+}
+
+// =============================================================================================
 // Teacher-forced and free-running runs side by side
 // =============================================================================================
 
