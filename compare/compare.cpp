@@ -338,6 +338,7 @@ void judge(TensorResult& tr, const StatsAccumulator& acc, bool keep_grid) {
   const bool ulp_first = (tr.rule.budget.kind == Budget::Kind::ulp || tr.rule.budget.kind == Budget::Kind::close) && !tr.index;
   tr.first_text = elem_pair_text(tr.fmt, tr.shape, ulp_first ? tr.stats.first_over : tr.stats.first_diff);
   tr.worst_text = elem_pair_text(tr.fmt, tr.shape, tr.stats.worst);
+  for (const ElemRef& e : tr.stats.top) tr.top_text.push_back(elem_pair_text(tr.fmt, tr.shape, e));
   if (keep_grid) {
     tr.grid_rows = acc.grid_rows(), tr.grid_cols = acc.grid_cols();
     tr.grid_count = acc.grid_count(), tr.grid_max = acc.grid_max();

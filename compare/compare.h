@@ -75,6 +75,7 @@ struct TensorResult {
   std::vector<uint64_t> grid_max;
   // Decoded first/worst mismatch values, filled for every failing tensor.
   std::string first_text, worst_text;  // "[i, j]: golden 0x3f80 (1) candidate 0x3f81 (1.0078125), 1 ulp (bf16)"
+  std::vector<std::string> top_text;   // stats.top decoded the same way, worst first
 };
 
 struct LayerSummary {

@@ -183,6 +183,16 @@ inline void ref_set(ElemRef& r, int64_t idx, const Elem& a, const Elem& b, uint6
   r.index = idx, r.a_bits = a.bits, r.b_bits = b.bits, r.steps = steps, r.steps_valid = valid;
 }
 
+// Orders worst first: larger distance, then smaller flat index (a total order: indices are unique).
+inline bool worse(const ElemRef& x, const ElemRef& y) { return x.steps != y.steps ? x.steps > y.steps : x.index < y.index; }
+
+// Offers one differing element to a tensor's top list (kept sorted, at most kTopN long).
+inline void top_offer(std::vector<ElemRef>& top, const ElemRef& r) {
+  if (top.size() == kTopN && !worse(r, top.back())) return;
+  top.insert(std::upper_bound(top.begin(), top.end(), r, worse), r);
+  if (top.size() > kTopN) top.pop_back();
+}
+
 // Both sides bitwise equal over the piece: only counts and the golden's sums move.
 template <Fmt F>
 void piece_equal(const uint8_t* a, int64_t j0, int64_t n, int64_t g0, int64_t row_len, TensorStats& s, LaneSums& l) {
@@ -328,6 +338,11 @@ void piece_general(const uint8_t* a, const uint8_t* b, int64_t j0, int64_t n, in
     } else {
       if (s.first_diff.index < 0) ref_set(s.first_diff, g, x, y, sev, valid);
       if (s.worst.index < 0 || sev > s.worst.steps) ref_set(s.worst, g, x, y, sev, valid);
+      if (s.top.size() < kTopN || sev > s.top.back().steps) {  // ties go to the earlier index already held
+        ElemRef r;
+        ref_set(r, g, x, y, sev, valid);
+        top_offer(s.top, r);
+      }
       if (gcount) {
         const int64_t r = g / view_cols, c = g % view_cols;
         const size_t cell = size_t((r * grows) / view_rows) * size_t(gcols) + size_t((c * gcols) / view_cols);
@@ -362,6 +377,7 @@ void merge_counts(TensorStats& t, const TensorStats& p) {
   if (t.first_over.index < 0) t.first_over = p.first_over;
   t.over_count += p.over_count;
   t.n_finite += p.n_finite, t.n_rel += p.n_rel;
+  for (const ElemRef& r : p.top) top_offer(t.top, r);
 }
 
 using EqualFn = void (*)(const uint8_t*, int64_t, int64_t, int64_t, int64_t, TensorStats&, LaneSums&);

@@ -43,6 +43,7 @@ std::string steps_unit(Fmt f);
 
 inline constexpr int kUlpBuckets = 65;  // bucket 0: 0 steps; bucket b >= 1: [2^(b-1), 2^b) steps
 inline constexpr int64_t kSubBlock = 1 << 16;
+inline constexpr size_t kTopN = 10;  // worst elements listed per tensor
 int ulp_bucket(uint64_t steps);
 
 // A located element: flat index (C order over the logical shape), both bit patterns, distance.
@@ -76,6 +77,7 @@ struct TensorStats {
   ElemRef first_diff;    // first element whose bits differ
   ElemRef worst;         // largest distance (NaN/class mismatches first), earliest on ties
   ElemRef first_over;    // first element over the per-element budget (see accumulate)
+  std::vector<ElemRef> top;  // the kTopN largest distances (class mismatches first), earliest first among equals
   int64_t over_count = 0;
 
   double nmse() const;       // sum_d2 / sum_a2 (0 when both 0; inf when only sum_a2 is 0)

@@ -109,7 +109,8 @@ std::string jtensor(const TensorResult& t) {
        ",\"calc_diff\":" + jnum(s.calc_diff()) + ",\"cosine\":" + jnum(s.cosine()) +
        ",\"mean_abs\":" + jnum(s.mean_abs_err()) + ",\"mean_rel\":" + jnum(s.mean_rel_err()) + ",\"over_budget\":" + std::to_string(s.over_count) +
        ",\"first_diff\":" + jref(t.fmt, t.shape, s.first_diff) + ",\"worst\":" + jref(t.fmt, t.shape, s.worst) +
-       ",\"first_over\":" + jref(t.fmt, t.shape, s.first_over);
+       ",\"first_over\":" + jref(t.fmt, t.shape, s.first_over) + ",\"top\":[" +
+       jjoin(s.top, [&](const ElemRef& e) { return jref(t.fmt, t.shape, e); }) + "]";
   if (t.quant) {
     const QuantStats& q = *t.quant;
     o += ",\"quant\":{\"scale\":" + jstr_or_null(q.scale) + ",\"source\":" + jstr_or_null(q.source) + ",\"block\":" + jshape(q.block) +

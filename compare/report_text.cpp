@@ -60,6 +60,10 @@ void tensor_detail(std::string& o, const TensorResult& t) {
   o += "  " + t.why + "\n";
   if (!t.first_text.empty()) o += "  first mismatch " + t.first_text + "\n";
   if (!t.worst_text.empty()) o += "  worst mismatch " + t.worst_text + "\n";
+  if (t.top_text.size() > 1) {
+    o += "  worst " + std::to_string(t.top_text.size()) + " elements (largest distance first):\n";
+    for (const std::string& e : t.top_text) o += "    " + e + "\n";
+  }
   o += "  bit-equal " + std::to_string(s.bit_equal) + " of " + std::to_string(s.n) + "; NaN golden " + std::to_string(s.nan_a) +
        " candidate " + std::to_string(s.nan_b) + " (both " + std::to_string(s.nan_both) + ", payloads differ " +
        std::to_string(s.nan_bits_differ) + "); inf golden " + std::to_string(s.inf_a) + " candidate " + std::to_string(s.inf_b) +

@@ -772,6 +772,34 @@ TEST_F(Compare, AllcloseBudgetPassRateCosineAndMeanErrors) {
   EXPECT_NE(report_text(strict).find("cosine similarity"), std::string::npos);
 }
 
+TEST_F(Compare, TopWorstElementsAreListedWithCoordinates) {
+  // 20 planted differences in /layers/2/ffn/h [33, 50]: flat index 7k moved by (k % 5) + 1 ulp (magnitude
+  // bits, so the sign never changes and the distance is exactly that many steps).
+  std::vector<std::pair<uint64_t, int64_t>> want;  // (steps, flat)
+  const std::string c = candidate([&](Model& m) {
+    float* h = item(m, "/layers/2/ffn/h").t.as<float>();
+    for (int k = 0; k < 20; ++k) {
+      h[7 * k] = f32_from_bits(f32_bits(h[7 * k]) + uint32_t(k % 5 + 1));
+      want.push_back({uint64_t(k % 5 + 1), 7 * k});
+    }
+  });
+  std::sort(want.begin(), want.end(), [](const auto& x, const auto& y) { return x.first != y.first ? x.first > y.first : x.second < y.second; });
+  want.resize(kTopN);
+  // Small chunks: the list is merged across ranges and sub-blocks, and must not depend on them.
+  for (const int64_t chunk : {int64_t(64) << 20, int64_t(100)}) {
+    const CompareResult r = run(c, Policy(), chunk);
+    const TensorResult& t = verdict_tensor(r);
+    ASSERT_EQ(t.stats.top.size(), kTopN);
+    for (size_t i = 0; i < kTopN; ++i) {
+      EXPECT_EQ(t.stats.top[i].steps, want[i].first) << i;
+      EXPECT_EQ(t.stats.top[i].index, want[i].second) << i;
+    }
+    EXPECT_EQ(t.top_text.size(), kTopN);
+    EXPECT_EQ(t.top_text[0].rfind(coords_text(t.shape, want[0].second) + ": golden", 0), 0u) << t.top_text[0];
+    EXPECT_NE(report_text(r).find("worst 10 elements (largest distance first):"), std::string::npos);
+  }
+}
+
 // =============================================================================================
 // Teacher-forced and free-running runs side by side
 // =============================================================================================
