@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "compare/stream.h"
+#include "compare/gemm_terms.h"
 #include "compare/tie_analysis.h"
 #include "reference/formats.h"
 
@@ -544,6 +545,7 @@ CompareResult compare_files(const std::string& golden_path, const std::string& c
     res.tensors.push_back(std::move(tr));
   }
   attach_scale_mismatches(res.tensors);
+  attach_gemm_terms(g, res.tensors);
   res.layers = summarize_layers(res.runs, res.tensors);
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   return res;

@@ -54,6 +54,16 @@ struct QuantStats {
 inline constexpr const char* kRoleInput = "input";
 inline constexpr const char* kRoleOutput = "output";
 
+// A GEMM output element against its dot-product terms (gemm_terms.h).
+struct TermCheck {
+  int64_t index = -1;      // flat index into the output
+  double golden = 0, err = 0;  // golden value, |candidate - golden|
+  double abs_terms = 0;    // S = Σ_k |a[m, k] b[n, k]| (scales applied), in double
+  double bound = 0;        // what fp32 accumulation and output rounding allow: 2 K 2^-24 S + u_out (|g| + |c|)
+  bool within = false;     // err <= bound
+  bool cancellation = false;  // within, but over the same bound with |g| in place of S: S >> |g|
+};
+
 struct TensorResult {
   std::string run;       // "", kRunTeacherForced or kRunFreeRunning
   std::string path;      // golden dataset path
@@ -76,6 +86,8 @@ struct TensorResult {
   // Decoded first/worst mismatch values, filled for every failing tensor.
   std::string first_text, worst_text;  // "[i, j]: golden 0x3f80 (1) candidate 0x3f81 (1.0078125), 1 ulp (bf16)"
   std::vector<std::string> top_text;   // stats.top decoded the same way, worst first
+  std::vector<TermCheck> terms;        // GEMM outputs of an op golden: per stats.top element
+  std::string terms_text;              // one sentence in words on the worst element's terms
 };
 
 struct LayerSummary {

@@ -111,6 +111,16 @@ std::string jtensor(const TensorResult& t) {
        ",\"first_diff\":" + jref(t.fmt, t.shape, s.first_diff) + ",\"worst\":" + jref(t.fmt, t.shape, s.worst) +
        ",\"first_over\":" + jref(t.fmt, t.shape, s.first_over) + ",\"top\":[" +
        jjoin(s.top, [&](const ElemRef& e) { return jref(t.fmt, t.shape, e); }) + "]";
+  if (!t.terms.empty()) {
+    o += ",\"gemm_terms\":{\"text\":" + jstr(t.terms_text) + ",\"elements\":[" +
+         jjoin(t.terms, [&](const TermCheck& c) {
+           return "{\"index\":" + jint(c.index) + ",\"coords\":" + jshape(coords_of(t.shape, c.index)) +
+                  ",\"golden\":" + jnum(c.golden) + ",\"error\":" + jnum(c.err) + ",\"abs_terms\":" + jnum(c.abs_terms) +
+                  ",\"error_over_abs_terms\":" + jnum(c.abs_terms > 0 ? c.err / c.abs_terms : 0) + ",\"bound\":" +
+                  jnum(c.bound) + ",\"within\":" + (c.within ? "true" : "false") +
+                  ",\"cancellation\":" + (c.cancellation ? "true" : "false") + "}";
+         }) + "]}";
+  }
   if (t.quant) {
     const QuantStats& q = *t.quant;
     o += ",\"quant\":{\"scale\":" + jstr_or_null(q.scale) + ",\"source\":" + jstr_or_null(q.source) + ",\"block\":" + jshape(q.block) +

@@ -60,6 +60,7 @@ void tensor_detail(std::string& o, const TensorResult& t) {
   o += "  " + t.why + "\n";
   if (!t.first_text.empty()) o += "  first mismatch " + t.first_text + "\n";
   if (!t.worst_text.empty()) o += "  worst mismatch " + t.worst_text + "\n";
+  if (!t.terms_text.empty()) o += "  dot-product terms: " + t.terms_text + "\n";
   if (t.top_text.size() > 1) {
     o += "  worst " + std::to_string(t.top_text.size()) + " elements (largest distance first):\n";
     for (const std::string& e : t.top_text) o += "    " + e + "\n";

@@ -800,6 +800,66 @@ TEST_F(Compare, TopWorstElementsAreListedWithCoordinates) {
   }
 }
 
+namespace {
+// An f32_gemm op file: a [2, 4], b [3, 4], c = a b^T [2, 3] (exact in f32: small integers and 1e4).
+// c[0, 0] = 1e4 + 1 - 1e4 = 1 with terms summing to 20001 in absolute value: heavy cancellation.
+// c[1, 2] = 1 + 2 + 3 + 4 = 10 with terms summing to 10: none. `delta` is added to the listed elements.
+void write_gemm_file(const std::string& file, const std::vector<std::pair<int64_t, float>>& delta) {
+  const float av[8] = {1e4f, 1, -1e4f, 0, 1, 2, 3, 4};
+  const float bv[12] = {1, 1, 1, 0, 0, 1, 0, 1, 1, 1, 1, 1};
+  Tensor a = Tensor::make(Fmt::f32, {2, 4}), b = Tensor::make(Fmt::f32, {3, 4}), c = Tensor::make(Fmt::f32, {2, 3});
+  std::copy(av, av + 8, a.as<float>());
+  std::copy(bv, bv + 12, b.as<float>());
+  for (int m = 0; m < 2; ++m)
+    for (int n = 0; n < 3; ++n) {
+      double sum = 0;
+      for (int k = 0; k < 4; ++k) sum += double(av[m * 4 + k]) * double(bv[n * 4 + k]);
+      c.as<float>()[m * 3 + n] = float(sum);
+    }
+  for (const auto& [i, d] : delta) c.as<float>()[i] += d;
+  H5Writer w(file);
+  write_file_meta(w, "op", "f32_gemm");
+  w.set_root_attr(kAttrOutputs, "/c");
+  w.write("/a", a);
+  w.write("/b", b);
+  w.write("/c", c);
+  w.commit();
+}
+}  // namespace
+
+TEST_F(Compare, GemmErrorsAreWeighedAgainstTheSumOfAbsoluteTerms) {
+  write_gemm_file(path("gg.h5"), {});
+  // Only c[0, 0] off, by 2^-12 (2048 f32 ulps of 1): the bound 2 K 2^-24 S + 2^-24 (|g| + |c|) =
+  // 8 2^-24 20001 + ~1.2e-7 = 9.5e-3 covers it; the same bound with |g| = 1 for S (6e-7) does not:
+  // cancellation.
+  write_gemm_file(path("gc1.h5"), {{0, 0x1p-12f}});
+  CompareResult r = compare_files(path("gg.h5"), path("gc1.h5"), CompareOptions{});
+  const TensorResult* t = &verdict_tensor(r);
+  ASSERT_EQ(t->terms.size(), 1u);
+  EXPECT_EQ(t->terms[0].abs_terms, 20001.0);
+  EXPECT_EQ(t->terms[0].err, 0x1p-12);
+  EXPECT_TRUE(t->terms[0].within);
+  EXPECT_TRUE(t->terms[0].cancellation);
+  EXPECT_NE(t->terms_text.find("catastrophic cancellation"), std::string::npos) << t->terms_text;
+  EXPECT_NE(report_text(r).find("dot-product terms: worst element [0, 0]"), std::string::npos);
+  // Also c[1, 2] off by 0.5 (its terms sum to 10; bound 8 2^-24 10 + 2^-24 20.5 = 6e-6): the worst
+  // element now, and not explained.
+  write_gemm_file(path("gc2.h5"), {{0, 0x1p-12f}, {5, 0.5f}});
+  r = compare_files(path("gg.h5"), path("gc2.h5"), CompareOptions{});
+  t = &verdict_tensor(r);
+  ASSERT_EQ(t->terms.size(), 2u);
+  EXPECT_EQ(t->terms[0].index, 5);
+  EXPECT_EQ(t->terms[0].abs_terms, 10.0);
+  EXPECT_FALSE(t->terms[0].within);
+  EXPECT_FALSE(t->terms[0].cancellation);
+  EXPECT_TRUE(t->terms[1].cancellation);
+  EXPECT_NE(t->terms_text.find("not explained by cancellation"), std::string::npos) << t->terms_text;
+  // Not a GEMM op file: no terms.
+  write_op_file(path("op_g.h5"), {});
+  write_op_file(path("op_c.h5"), {1});
+  EXPECT_TRUE(verdict_tensor(compare_files(path("op_g.h5"), path("op_c.h5"), CompareOptions{})).terms.empty());
+}
+
 // =============================================================================================
 // Teacher-forced and free-running runs side by side
 // =============================================================================================
