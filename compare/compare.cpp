@@ -380,14 +380,18 @@ struct CandidateBytes {
   }
 };
 
-// Pass 2, only for tensors that differ: the error sums over every element (NMSE, calc_diff), which the
-// scan pass leaves out.
+// Pass 2, only for tensors that differ: the error sums over every element (NMSE, calc_diff, mean errors)
+// and the error quantiles, which the scan pass leaves out.
 void add_error_sums(TensorResult& tr, const Source& sa, const Source& sb, const ChunkPlan& cp, CandidateBytes& cb,
                     int64_t& bytes_read) {
   StatsAccumulator sums(tr.fmt, tr.shape, StatsAccumulator::Mode::sums);
+  ErrorQuantiles quantiles;
   bytes_read += stream_pair(sa, sb, cp, [&](int64_t e0, int64_t e1, const View& va, const View& vb) {
-    sums.add(e0, e1 - e0, va.data(), cb.get(vb, e1 - e0), cp.row_len);
+    const uint8_t* b = cb.get(vb, e1 - e0);
+    sums.add(e0, e1 - e0, va.data(), b, cp.row_len);
+    quantiles.add(tr.fmt, va.data(), b, e1 - e0, cp.row_len);
   });
+  quantiles.fill(tr.stats);
   const TensorStats s2 = sums.finish();
   tr.stats.sum_d2 = s2.sum_d2, tr.stats.sum_a2 = s2.sum_a2, tr.stats.sum_b2 = s2.sum_b2, tr.stats.sum_ab = s2.sum_ab;
   tr.stats.sum_abs_err = s2.sum_abs_err, tr.stats.sum_rel_err = s2.sum_rel_err;

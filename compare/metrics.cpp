@@ -138,6 +138,47 @@ void LaneSums::fold_err_into(double& aes, double& res) const {
   res += tree(re);
 }
 
+ErrorQuantiles::ErrorQuantiles() : abs_(kBuckets, 0), rel_(kBuckets, 0) {}
+
+namespace {
+// Bucket of a positive error: the top 16 bits of its float32 (finite pairs only; an error too large for
+// float32 lands in the inf bucket, whose upper edge reads as NaN bits: reported as inf).
+inline int err_bucket(double e) { return int(f32_bits(float(e)) >> 16); }
+// Upper edge of a bucket: the lowest value of the next one.
+inline double bucket_hi(int k) {
+  const float hi = f32_from_bits(uint32_t(k + 1) << 16);
+  return std::isnan(hi) ? std::numeric_limits<double>::infinity() : double(hi);
+}
+
+double quantile(const std::vector<int64_t>& h, int64_t zeros, int64_t n, double q) {
+  if (n == 0) return 0;
+  const int64_t rank = std::max<int64_t>(1, int64_t(std::ceil(q * double(n))));  // 1-based
+  if (rank <= zeros) return 0;
+  int64_t seen = zeros;
+  for (size_t k = 0; k < h.size(); ++k)
+    if ((seen += h[k]) >= rank) return bucket_hi(int(k));
+  return std::numeric_limits<double>::infinity();
+}
+}  // namespace
+
+void ErrorQuantiles::add(Fmt f, const uint8_t* a, const uint8_t* b, int64_t n, int64_t row_len) {
+  for (int64_t j = 0; j < n; ++j) {
+    const Elem x = elem_read(f, a, j, row_len), y = elem_read(f, b, j, row_len);
+    if (x.cls != Cls::finite || y.cls != Cls::finite) continue;
+    const double e = std::fabs(x.value - y.value);
+    ++n_abs_;
+    if (e == 0) ++zeros_abs_; else ++abs_[size_t(err_bucket(e))];
+    if (x.value == 0) continue;
+    ++n_rel_;
+    if (e == 0) ++zeros_rel_; else ++rel_[size_t(err_bucket(e / std::fabs(x.value)))];
+  }
+}
+
+void ErrorQuantiles::fill(TensorStats& s) const {
+  s.median_abs = quantile(abs_, zeros_abs_, n_abs_, 0.5), s.p99_abs = quantile(abs_, zeros_abs_, n_abs_, 0.99);
+  s.median_rel = quantile(rel_, zeros_rel_, n_rel_, 0.5), s.p99_rel = quantile(rel_, zeros_rel_, n_rel_, 0.99);
+}
+
 double TensorStats::cosine() const {
   if (sum_a2 == 0 || sum_b2 == 0) return sum_a2 == sum_b2 ? 1.0 : 0.0;
   return sum_ab / std::sqrt(sum_a2 * sum_b2);

@@ -74,6 +74,9 @@ struct TensorStats {
   double sum_d2 = 0, sum_a2 = 0, sum_b2 = 0, sum_ab = 0;  // over pairs both finite
   double sum_abs_err = 0, sum_rel_err = 0;  // Σ|a-b| over pairs both finite; Σ|a-b|/|a| over those with a != 0
   int64_t n_finite = 0, n_rel = 0;           // pairs both finite; of those, golden != 0
+  // Quantiles of |a-b| over the n_finite pairs and of |a-b|/|a| over the n_rel pairs (ErrorQuantiles:
+  // the upper edge of a bucket at most 2^-7 wide in relative terms); 0 for a bit-identical tensor.
+  double median_abs = 0, p99_abs = 0, median_rel = 0, p99_rel = 0;
   ElemRef first_diff;    // first element whose bits differ
   ElemRef worst;         // largest distance (NaN/class mismatches first), earliest on ties
   ElemRef first_over;    // first element over the per-element budget (see accumulate)
@@ -132,6 +135,24 @@ class StatsAccumulator {
   int grid_rows_, grid_cols_;
   std::vector<int64_t> grid_count_;
   std::vector<uint64_t> grid_max_;
+};
+
+// Median and p99 of the abs and rel errors of one tensor in bounded memory: each non-zero error, rounded
+// to float32, is counted in the bucket of its top 16 bits (sign 0, 8 exponent and 7 mantissa bits:
+// buckets at most 2^-7 wide relative to their value); a quantile is reported as the upper edge of the
+// bucket holding it, so it overestimates the exact quantile by at most 2^-7 (0.8%) relative (plus the
+// float32 rounding, 2^-24); errors of exactly 0 are counted apart and a quantile among them is 0.
+// Serial, order-independent (counts only).
+class ErrorQuantiles {
+ public:
+  ErrorQuantiles();
+  void add(Fmt f, const uint8_t* a, const uint8_t* b, int64_t n, int64_t row_len);
+  void fill(TensorStats& s) const;
+
+ private:
+  static constexpr int kBuckets = 1 << 16;
+  std::vector<int64_t> abs_, rel_;
+  int64_t n_abs_ = 0, n_rel_ = 0, zeros_abs_ = 0, zeros_rel_ = 0;
 };
 
 // Flat index -> coordinates "[i, j, k]" over a logical shape.

@@ -107,7 +107,9 @@ std::string jtensor(const TensorResult& t) {
        jjoin(s.steps_hist, jint);
   o += "],\"max_abs\":" + jnum(s.max_abs) + ",\"max_rel\":" + jnum(s.max_rel) + ",\"nmse\":" + jnum(s.nmse()) +
        ",\"calc_diff\":" + jnum(s.calc_diff()) + ",\"cosine\":" + jnum(s.cosine()) +
-       ",\"mean_abs\":" + jnum(s.mean_abs_err()) + ",\"mean_rel\":" + jnum(s.mean_rel_err()) + ",\"over_budget\":" + std::to_string(s.over_count) +
+       ",\"mean_abs\":" + jnum(s.mean_abs_err()) + ",\"mean_rel\":" + jnum(s.mean_rel_err()) +
+       ",\"median_abs\":" + jnum(s.median_abs) + ",\"p99_abs\":" + jnum(s.p99_abs) + ",\"median_rel\":" +
+       jnum(s.median_rel) + ",\"p99_rel\":" + jnum(s.p99_rel) + ",\"over_budget\":" + std::to_string(s.over_count) +
        ",\"first_diff\":" + jref(t.fmt, t.shape, s.first_diff) + ",\"worst\":" + jref(t.fmt, t.shape, s.worst) +
        ",\"first_over\":" + jref(t.fmt, t.shape, s.first_over) + ",\"top\":[" +
        jjoin(s.top, [&](const ElemRef& e) { return jref(t.fmt, t.shape, e); }) + "]";

@@ -71,8 +71,9 @@ void tensor_detail(std::string& o, const TensorResult& t) {
        "; NaN/inf class mismatches " + std::to_string(s.nonfinite_mismatch) + "\n";
   o += "  max " + std::to_string(s.max_steps) + " " + steps_unit(t.fmt) + "; max abs err " + num(s.max_abs) + ", max rel err " +
        num(s.max_rel) + ", NMSE " + num(s.nmse()) + ", calc_diff " + num(s.calc_diff()) + "\n";
-  o += "  mean abs err " + num(s.mean_abs_err()) + ", mean rel err " + num(s.mean_rel_err()) + ", cosine similarity " +
-       num(s.cosine()) + "\n";
+  o += "  abs err mean " + num(s.mean_abs_err()) + " median " + num(s.median_abs) + " p99 " + num(s.p99_abs) +
+       "; rel err mean " + num(s.mean_rel_err()) + " median " + num(s.median_rel) + " p99 " + num(s.p99_rel) +
+       "; cosine similarity " + num(s.cosine()) + "\n";
   o += "  distance histogram: " + hist_text(s) + "\n";
   if (t.quant) {
     const QuantStats& q = *t.quant;

@@ -772,6 +772,30 @@ TEST_F(Compare, AllcloseBudgetPassRateCosineAndMeanErrors) {
   EXPECT_NE(report_text(strict).find("cosine similarity"), std::string::npos);
 }
 
+TEST_F(Compare, ErrorMedianAndP99AreWithinTheirBucketOfTheExactQuantile) {
+  // Golden 1.0 x 1000; candidate 1 + i 2^-20 (exact in f32): abs = rel errors i 2^-20, i = 0..999.
+  // Exact quantiles by rank ceil(q n) of the sorted errors: median rank 500 -> 499 2^-20, p99 rank 990
+  // -> 989 2^-20. Reported: the bucket's upper edge, at most 2^-7 above the exact value.
+  for (const bool cand : {false, true}) {
+    Tensor t = Tensor::make(Fmt::f32, {1000});
+    for (int i = 0; i < 1000; ++i) t.as<float>()[i] = cand ? 1.0f + float(i) * 0x1p-20f : 1.0f;
+    H5Writer w(path(cand ? "qc.h5" : "qg.h5"));
+    write_file_meta(w, "op", "quantile_test");
+    w.write("/e", t);
+    w.commit();
+  }
+  const TensorStats s = verdict_tensor(compare_files(path("qg.h5"), path("qc.h5"), CompareOptions{})).stats;
+  const double med = 499 * 0x1p-20, p99 = 989 * 0x1p-20;
+  for (const double v : {s.median_abs, s.median_rel}) {
+    EXPECT_GE(v, med);
+    EXPECT_LE(v, med * (1 + 0x1p-7));
+  }
+  for (const double v : {s.p99_abs, s.p99_rel}) {
+    EXPECT_GE(v, p99);
+    EXPECT_LE(v, p99 * (1 + 0x1p-7));
+  }
+}
+
 TEST_F(Compare, TopWorstElementsAreListedWithCoordinates) {
   // 20 planted differences in /layers/2/ffn/h [33, 50]: flat index 7k moved by (k % 5) + 1 ulp (magnitude
   // bits, so the sign never changes and the distance is exactly that many steps).
