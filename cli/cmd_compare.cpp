@@ -1,6 +1,7 @@
 // `v4oracle compare GOLDEN CANDIDATE [--policy B] [--policy-file F] [--json F] [--html F] [--text F]
-// [--quiet] [--strict] [--require-all] [--map F] [--candidate-cast bf16] [--verify-hash] [--chunk-mib N]`:
-// diff a candidate against a golden in model order (docs/compare.md). Exit 0 all within policy, 1 divergence, 2 bad usage or bad input; report files
+// [--quiet] [--strict] [--require-all] [--map F] [--candidate-cast bf16] [--mismatches-csv F]
+// [--verify-hash] [--chunk-mib N]`: diff a candidate against a golden in model order (docs/compare.md).
+// Exit 0 all within policy, 1 divergence, 2 bad usage or bad input; report files
 // are written only once the comparison finished, each atomically.
 #include <cstdio>
 
@@ -13,7 +14,7 @@ namespace v4::cli {
 namespace {
 struct CompareArgs {
   std::string golden, candidate, policy = "bitwise", policy_file, json, html, text;
-  std::string map_file, candidate_cast;
+  std::string map_file, candidate_cast, mismatches_csv;
   bool quiet = false, verify_hash = false, strict = false, require_all = false;
   int64_t chunk_mib = 64;
 };
@@ -28,6 +29,8 @@ void register_compare(CLI::App& app) {
   sub->add_option("--policy-file", a->policy_file, "rules `<glob> <budget> [reason]`, first match wins");
   sub->add_option("--json", a->json, "write the JSON report here");
   sub->add_option("--html", a->html, "write the self-contained HTML report here");
+  sub->add_option("--mismatches-csv", a->mismatches_csv,
+                  "write every differing element (coordinates, bits, values, distance, errors) as CSV here");
   sub->add_option("--text", a->text, "write the text report here (it is printed to stdout as well)");
   sub->add_flag("-q,--quiet", a->quiet, "print only the one-line summary");
   sub->add_flag("--strict", a->strict, "a policy rule that matches no dataset is an error (exit 2), not a warning");
@@ -56,9 +59,11 @@ void register_compare(CLI::App& app) {
     const std::string text = compare::report_text(r);
     const std::string json = a->json.empty() ? "" : compare::report_json(r);
     const std::string html = a->html.empty() ? "" : compare::report_html(r);
+    const std::string csv = a->mismatches_csv.empty() ? "" : compare::mismatches_csv(r, opt);
     if (!a->json.empty()) compare::report_write_atomic(a->json, json);
     if (!a->html.empty()) compare::report_write_atomic(a->html, html);
     if (!a->text.empty()) compare::report_write_atomic(a->text, text);
+    if (!a->mismatches_csv.empty()) compare::report_write_atomic(a->mismatches_csv, csv);
     if (a->quiet)
       std::printf("%s\n", compare::report_summary_line(r).c_str());
     else

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <initializer_list>
@@ -362,6 +363,12 @@ TensorResult describe(const Planned& p, const std::string& root_name) {
   return tr;
 }
 
+std::string fmt_g17(double v) {
+  char b[40];
+  std::snprintf(b, sizeof b, "%.17g", v);
+  return b;
+}
+
 // The candidate's bytes of a range in the golden's format: as stored, or (--candidate-cast) its
 // float32 values rounded to bf16 by bf16_encode, in a buffer reused across ranges.
 struct CandidateBytes {
@@ -470,6 +477,34 @@ std::vector<LayerSummary> summarize_layers(const std::vector<std::string>& runs,
 }
 
 }  // namespace
+
+std::string mismatches_csv(const CompareResult& r, const CompareOptions& opt) {
+  std::string o = "run,path,index,coords,golden_bits,candidate_bits,golden_value,candidate_value,steps,abs_err,rel_err\n";
+  const OpenFile g(r.golden_path), c(r.candidate_path, /*candidate=*/true);
+  for (const TensorResult& t : r.tensors) {
+    if (t.rule.budget.kind == Budget::Kind::ignore || t.stats.bit_equal == t.stats.n) continue;
+    const golden::TensorInfo gi = g.h5.info(t.path), ci = c.h5.info(t.candidate_path);
+    const Source sa(g, t.path, gi), sb(c, t.candidate_path, ci);
+    const ChunkPlan cp = make_plan(gi, opt.chunk_bytes, 1, !sa.raw() || !sb.raw(), sa.inner());
+    CandidateBytes cb{t.cast, {}};
+    stream_pair(sa, sb, cp, [&](int64_t e0, int64_t e1, const View& va, const View& vb) {
+      const uint8_t* b = cb.get(vb, e1 - e0);
+      for (int64_t j = 0; j < e1 - e0; ++j) {
+        const Elem x = elem_read(t.fmt, va.data(), j, cp.row_len), y = elem_read(t.fmt, b, j, cp.row_len);
+        if (x.bits == y.bits) continue;
+        const bool valid = x.cls == y.cls && x.cls != Cls::nan;
+        const bool fin = x.cls == Cls::finite && y.cls == Cls::finite;
+        const double ae = fin ? std::fabs(x.value - y.value) : 0;
+        o += t.run + "," + t.path + "," + std::to_string(e0 + j) + ",\"" + coords_text(t.shape, e0 + j) + "\"," +
+             bits_hex(t.fmt, x.bits) + "," + bits_hex(t.fmt, y.bits) + "," + elem_value_text(t.fmt, x) + "," +
+             elem_value_text(t.fmt, y) + "," + (valid ? std::to_string(elem_steps(x, y)) : std::string()) + "," +
+             (fin ? fmt_g17(ae) : std::string()) + "," +
+             (fin && x.value != 0 ? fmt_g17(ae / std::fabs(x.value)) : std::string()) + "\n";
+      }
+    });
+  }
+  return o;
+}
 
 std::vector<std::pair<std::string, std::string>> load_name_map(const std::string& path) {
   std::ifstream in(path);

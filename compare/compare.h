@@ -147,6 +147,12 @@ struct CompareResult {
 CompareResult compare_files(const std::string& golden_path, const std::string& candidate_path,
                             const CompareOptions& opt);
 
+// Every differing element of every compared tensor that is not bit-equal, as CSV (header `run,path,
+// index,coords,golden_bits,candidate_bits,golden_value,candidate_value,steps,abs_err,rel_err`), in model
+// order and flat index order: the tensors of `r` are streamed once more. Held in memory (about 100
+// bytes per differing element).
+std::string mismatches_csv(const CompareResult& r, const CompareOptions& opt);
+
 // Splits a golden dataset path into (layer, component, tensor): /layers/<L>/<C>/<rest> -> (L, C, rest);
 // a root dataset /x -> (root_name, root_name, x); anything else /a/b/.../t -> ("-", "a/b/...", t).
 struct PathParts {

@@ -1078,3 +1078,24 @@ TEST_F(Compare, CliExitStatusesAndNoPartialReports) {
   EXPECT_EQ(c.status, 2);
   EXPECT_NE(c.err.find("policy 'ulp:x'"), std::string::npos) << c.err;
 }
+
+TEST_F(Compare, CliMismatchesCsvListsEveryDifferingElement) {
+  write_op_file(path("op_g.h5"), {});
+  write_op_file(path("op_c.h5"), {1, 5, 11});
+  const std::string csv = path("m.csv");
+  Cli c = v4oracle("compare -q " + path("op_g.h5") + " " + path("op_c.h5") + " --policy ulp:1 --mismatches-csv " + csv,
+                   dir_.string());
+  EXPECT_EQ(c.status, 0) << c.err;
+  std::ifstream f(csv);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(f, l);) lines.push_back(l);
+  ASSERT_EQ(lines.size(), 4u);  // header + the 3 planted elements, in flat order
+  EXPECT_EQ(lines[0], "run,path,index,coords,golden_bits,candidate_bits,golden_value,candidate_value,steps,abs_err,rel_err");
+  // [0, 1]: golden 2.5 (0x40200000), candidate one ulp above (2^-22 more), 1 step.
+  EXPECT_EQ(lines[1].rfind(",/c,1,\"[0, 1]\",0x40200000,0x40200001,2.5,2.50000024,1,", 0), 0u) << lines[1];
+  EXPECT_EQ(lines[2].rfind(",/c,5,\"[1, 1]\",", 0), 0u) << lines[2];
+  EXPECT_EQ(lines[3].rfind(",/c,11,\"[2, 3]\",", 0), 0u) << lines[3];
+  char want[64];
+  std::snprintf(want, sizeof want, ",%.17g,%.17g", 0x1p-22, 0x1p-22 / 2.5);
+  EXPECT_NE(lines[1].find(want), std::string::npos) << lines[1] << " vs " << want;
+}
