@@ -1099,3 +1099,12 @@ TEST_F(Compare, CliMismatchesCsvListsEveryDifferingElement) {
   std::snprintf(want, sizeof want, ",%.17g,%.17g", 0x1p-22, 0x1p-22 / 2.5);
   EXPECT_NE(lines[1].find(want), std::string::npos) << lines[1] << " vs " << want;
 }
+
+TEST_F(Compare, CliHelpShowsDefaultsExitStatusesAndAnExample) {
+  const Cli c = v4oracle("compare --help", dir_.string());
+  EXPECT_EQ(c.status, 0) << c.err;
+  EXPECT_NE(c.out.find("--policy TEXT=bitwise"), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find("[1 - 4096]=64"), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find("Exit status: 0 every compared tensor within policy; 1 divergence"), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find("Example: v4oracle compare golden.h5 cand.h5"), std::string::npos) << c.out;
+}
