@@ -62,6 +62,7 @@ TEST_F(PythonDump, NumpyCandidatesCompareEndToEnd) {
                    "c = g['c'][()]\n"
                    "y16 = g['y'][()].view(np.int16)\n"  // what tensor.view(torch.int16) gives
                    "write_candidate('" + path("codes.h5") + "', {'/c': c, '/y': y16}, formats={'/y': 'bf16'})\n"
+                   "with h5py.File('" + path("plain16.h5") + "', 'w') as f: f['y'] = y16\n"  // no attributes at all
                    "write_candidate('" + path("rounded.h5") + "', {'y': c}, formats={'/y': 'bf16-from-f32'})\n"
                    // to_bf16 on values whose rounding is known by hand: ties to even, NaN, overflow.
                    "t = to_bf16(np.array([1 + 2**-8, 1 + 3 * 2**-8, np.nan, 3.4e38, -0.0], np.float32))\n"
@@ -81,6 +82,11 @@ TEST_F(PythonDump, NumpyCandidatesCompareEndToEnd) {
   EXPECT_EQ(r.not_in_candidate, std::vector<std::string>{"/a"});
   EXPECT_EQ(r.candidate_meta.kind, "candidate");
   EXPECT_EQ(r.candidate_meta.name, "v4oracle_dump.py");
+  // A plain h5py file holding the int16 codes without any attribute: read as bf16 codes, same bits.
+  const CompareResult r16 = compare_files(path("g.h5"), path("plain16.h5"), o);
+  EXPECT_TRUE(r16.pass());
+  ASSERT_EQ(r16.tensors.size(), 1u);
+  EXPECT_EQ(r16.tensors[0].stats.bit_equal, 32);
   const CompareResult r2 = compare_files(path("g.h5"), path("rounded.h5"), o);
   EXPECT_TRUE(r2.pass());
   ASSERT_EQ(r2.tensors.size(), 1u);
