@@ -73,8 +73,11 @@ void demo_gemm(const DemoArgs& a) {
   const std::string html = (std::filesystem::path(a.out_dir) / "compare_canonical_vs_hopper.html").string();
   const compare::CompareResult r = compare::compare_files(golden, cand, compare::CompareOptions{});
   compare::report_write_atomic(html, compare::report_html(r));
-  std::printf("   %s\n   HTML report: %s\n   (same check from the shell: v4oracle compare %s %s --html r.html; exit status 1)\n",
-              compare::report_summary_line(r).c_str(), html.c_str(), golden.c_str(), cand.c_str());
+  std::printf("   %s\n", compare::report_summary_line(r).c_str());
+  if (r.verdict() >= 0 && !r.tensors[size_t(r.verdict())].terms_text.empty())  // large ulps explained in words
+    std::printf("   %s\n", r.tensors[size_t(r.verdict())].terms_text.c_str());
+  std::printf("   HTML report: %s\n   (same check from the shell: v4oracle compare %s %s --html r.html; exit status 1)\n",
+              html.c_str(), golden.c_str(), cand.c_str());
 }
 
 }  // namespace

@@ -9,15 +9,20 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <initializer_list>
 #include <map>
 #include <optional>
+#include <fstream>
 #include <set>
+#include <sstream>
 
 #include "compare/stream.h"
+#include "compare/gemm_terms.h"
 #include "compare/tie_analysis.h"
+#include "reference/formats.h"
 
 namespace v4::compare {
 
@@ -32,6 +37,8 @@ struct Planned {
   TensorInfo ginfo, cinfo;
   golden::TensorLinks links;
   PolicyRule rule;
+  std::string role = kRoleOutput;
+  bool cast = false;  // candidate f32 rounded to the golden's bf16 (--candidate-cast)
 };
 
 bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
@@ -54,45 +61,100 @@ std::vector<std::string> find_runs(const std::vector<std::string>& cds) {
   return runs;
 }
 
-// Every golden dataset in every run, in model order per run, matched with the candidate's dataset:
-// InputError when it is missing or differs in format or logical shape. Fills res.runs and
-// res.candidate_extra.
-std::vector<Planned> match_datasets(const OpenFile& g, const OpenFile& c, const Policy& policy, CompareResult& res) {
+// The golden's output datasets, from its root attribute `outputs` (comma-separated paths); nullopt
+// when it has none (every dataset then counts as an output).
+std::optional<std::set<std::string>> golden_outputs(const OpenFile& g) {
+  const std::optional<std::string> list = g.h5.root_str(golden::kAttrOutputs);
+  if (!list) return std::nullopt;
+  std::set<std::string> out;
+  for (size_t i = 0; i <= list->size();) {
+    const size_t j = std::min(list->find(',', i), list->size());
+    if (j > i) out.insert(list->substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+// Every golden dataset in every run, in model order per run, matched with the candidate's dataset
+// (at the same path, or the one --map names): InputError when it differs in format or logical shape,
+// or (require_all) is missing; otherwise a missing one is listed in res.not_in_candidate. Fills res.runs
+// and res.candidate_extra.
+std::vector<Planned> match_datasets(const OpenFile& g, const OpenFile& c, const CompareOptions& opt, CompareResult& res) {
   const std::vector<std::string> gds = g.h5.datasets(), cds = c.h5.datasets();
   if (gds.empty()) throw InputError(g.path, "", "holds no datasets");
-  const std::set<std::string> cset(cds.begin(), cds.end());
+  const std::set<std::string> cset(cds.begin(), cds.end()), gset(gds.begin(), gds.end());
+  std::map<std::string, std::string> cand_of;  // golden path -> candidate path (without run prefix)
+  for (const auto& [cp, gp] : opt.name_map) {
+    if (!gset.count(gp))
+      throw InputError(opt.name_map_file, cp, "maps to '" + gp + "', which names no dataset of the golden " + g.path);
+    if (!cand_of.emplace(gp, cp).second)
+      throw InputError(opt.name_map_file, cp, "maps to '" + gp + "', which another candidate path maps to already");
+  }
   res.runs = find_runs(cds);
   std::vector<Planned> plan;
   std::set<std::string> used;
+  const std::optional<std::set<std::string>> outputs = golden_outputs(g);
   for (const std::string& run : res.runs) {
     for (const std::string& ds : gds) {
       Planned p;
       p.run = run;
       p.golden_ds = ds;
-      p.cand_ds = run.empty() ? ds : "/" + run + ds;
+      const auto m = cand_of.find(ds);
+      const std::string base = m == cand_of.end() ? ds : m->second;
+      p.cand_ds = run.empty() ? base : "/" + run + base;
       p.ginfo = g.h5.info(ds);
-      if (!cset.count(p.cand_ds))
-        throw InputError(c.path, p.cand_ds,
-                         std::string("missing: the golden has this dataset (") + fmt_name(p.ginfo.fmt) + " " +
-                             shape_str(p.ginfo.shape) + ")");
+      if (!cset.count(p.cand_ds)) {
+        if (opt.require_all)
+          throw InputError(c.path, p.cand_ds,
+                           std::string("missing: the golden has this dataset (") + fmt_name(p.ginfo.fmt) + " " +
+                               shape_str(p.ginfo.shape) + "; --require-all)");
+        res.not_in_candidate.push_back(run.empty() ? ds : "/" + run + ds);
+        continue;
+      }
       used.insert(p.cand_ds);
       p.cinfo = c.h5.info(p.cand_ds);
-      if (p.cinfo.fmt != p.ginfo.fmt)
-        throw InputError(c.path, p.cand_ds,
-                         std::string("format ") + fmt_name(p.cinfo.fmt) + " (stored as " +
-                             fmt_storage_name(p.cinfo.fmt) + ") but the golden's is " + fmt_name(p.ginfo.fmt) +
-                             " (stored as " + fmt_storage_name(p.ginfo.fmt) + ")");
+      if (p.cinfo.fmt != p.ginfo.fmt) {
+        p.cast = opt.candidate_cast && *opt.candidate_cast == p.ginfo.fmt && p.cinfo.fmt == Fmt::f32;
+        if (!p.cast)
+          throw InputError(c.path, p.cand_ds,
+                           std::string("format ") + fmt_name(p.cinfo.fmt) + " (stored as " +
+                               fmt_storage_name(p.cinfo.fmt) + ") but the golden's is " + fmt_name(p.ginfo.fmt) +
+                               " (stored as " + fmt_storage_name(p.ginfo.fmt) + ")" +
+                               (p.cinfo.fmt == Fmt::f32 && p.ginfo.fmt == Fmt::bf16
+                                    ? "; --candidate-cast bf16 rounds float32 values to bf16 first"
+                                    : ""));
+      }
       if (p.cinfo.shape != p.ginfo.shape)
         throw InputError(c.path, p.cand_ds,
                          "logical shape " + shape_str(p.cinfo.shape) + " but the golden's is " + shape_str(p.ginfo.shape));
       p.links = g.schema.links(ds);
-      p.rule = policy.match(ds);
+      p.rule = opt.policy.match(ds);
+      if (outputs && !outputs->count(ds)) p.role = kRoleInput;
       plan.push_back(std::move(p));
     }
   }
+  if (plan.empty())
+    throw InputError(c.path, "", "holds none of the golden's datasets (the golden's first is " + gds.front() +
+                                     (opt.name_map.empty() ? std::string("; --map FILE maps other names to it)") : ")"));
   for (const std::string& d : cds)
     if (!used.count(d)) res.candidate_extra.push_back(d);
   return plan;
+}
+
+// Policy rules whose pattern matches no golden dataset: a warning each, or bad input under --strict
+// (a CI gate must not pass because a rule silently fell back to the default budget).
+void check_policy_rules(const OpenFile& g, const CompareOptions& opt, CompareResult& res) {
+  const std::vector<PolicyRule>& rules = opt.policy.rules();
+  for (size_t i : opt.policy.unmatched_rules(g.h5.datasets())) {
+    const PolicyRule& r = rules[i];
+    std::string msg = "policy rule '" + r.pattern + " " + r.budget.text() + "' matches no dataset of the golden";
+    if (!r.pattern.empty() && r.pattern[0] == '/')
+      msg += " (patterns match the path without its leading '/': write '" + r.pattern.substr(1) + "')";
+    const std::string where = opt.policy.file().empty() ? std::string("policy") : opt.policy.file();
+    const std::string line = r.line > 0 ? "line " + std::to_string(r.line) : "rule " + std::to_string(i + 1);
+    if (opt.strict) throw InputError(where, line, msg + "; --strict makes this an error");
+    res.warnings.push_back(where + ": " + line + ": " + msg);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -176,6 +238,9 @@ std::string elem_pair_text(Fmt f, const std::vector<int64_t>& shape, const ElemR
   return s;
 }
 
+// Fraction of elements within an allclose budget (1 for an empty tensor).
+double close_pass_rate(const TensorStats& s) { return s.n ? double(s.n - s.over_count) / double(s.n) : 1.0; }
+
 // One line on a failing tensor: its budget and what broke it.
 std::string verdict_why(const TensorResult& t) {
   const TensorStats& s = t.stats;
@@ -193,7 +258,14 @@ std::string verdict_why(const TensorResult& t) {
                   (long long)t.index->rows_real);
     return buf;
   }
-  if (s.nonfinite_mismatch > 0 && t.rule.budget.kind != Budget::Kind::bitwise) {
+  if (t.quant && t.rule.budget.kind == Budget::Kind::ties && s.nonfinite_mismatch == 0) {
+    const QuantStats& q = *t.quant;
+    std::snprintf(buf, sizeof buf, "%s: %lld of %lld code flips not on a rounding tie (%lld not a tie, %lld tie unknown%s)",
+                  b.c_str(), (long long)(q.flips - q.flips_on_tie), (long long)q.flips, (long long)q.flips_not_tie,
+                  (long long)q.flips_tie_unknown, q.source.empty() ? ": no source values in the golden" : "");
+    return buf;
+  }
+  if (s.nonfinite_mismatch > 0 && t.rule.budget.kind != Budget::Kind::bitwise && t.rule.budget.kind != Budget::Kind::close) {
     std::snprintf(buf, sizeof buf, "%s: %lld elements differ in NaN/inf class (NaN golden %lld candidate %lld, inf golden %lld candidate %lld)",
                   b.c_str(), (long long)s.nonfinite_mismatch, (long long)s.nan_a, (long long)s.nan_b, (long long)s.inf_a,
                   (long long)s.inf_b);
@@ -207,12 +279,23 @@ std::string verdict_why(const TensorResult& t) {
     case Budget::Kind::nmse:
       std::snprintf(buf, sizeof buf, "%s: NMSE %.6g > %g", b.c_str(), s.nmse(), t.rule.budget.nmse);
       return buf;
+    case Budget::Kind::close:
+      std::snprintf(buf, sizeof buf, "%s: %lld of %lld elements not within |c - g| <= atol + rtol |g| (pass rate %.6g < %g)",
+                    b.c_str(), (long long)s.over_count, (long long)s.n, close_pass_rate(s), t.rule.budget.pass_rate);
+      return buf;
     default:
       std::snprintf(buf, sizeof buf, "%s: %lld of %lld elements differ (max %llu %s%s)", b.c_str(),
                     (long long)(s.n - s.bit_equal), (long long)s.n, (unsigned long long)s.max_steps, unit.c_str(),
                     s.nonfinite_mismatch ? ", NaN/inf class mismatches" : s.nan_bits_differ ? ", NaN payloads differ" : "");
       return buf;
   }
+}
+
+// Every differing element of a quantized tensor is a code flip the tie analysis put on a rounding tie
+// (NaN pairs with other payloads are allowed, as under every non-bitwise budget; a NaN against a
+// number is never a flip, so it fails here).
+bool quant_all_ties(const TensorStats& s, const QuantStats& q) {
+  return q.flips_not_tie == 0 && q.flips_tie_unknown == 0 && q.flips_on_tie == s.n - s.bit_equal - s.nan_bits_differ;
 }
 
 // Within its budget? Index tensors under a non-bitwise budget pass when every differing row is a tie flip.
@@ -223,6 +306,7 @@ bool tensor_passes(const TensorResult& t) {
     case Budget::Kind::bitwise: return s.bit_equal == s.n;
     case Budget::Kind::ties:
       if (t.index) return t.index->rows_real == 0;
+      if (t.quant) return quant_all_ties(s, *t.quant);
       return s.bit_equal == s.n;
     case Budget::Kind::ulp:
       if (t.index) return t.index->rows_real == 0;
@@ -230,6 +314,9 @@ bool tensor_passes(const TensorResult& t) {
     case Budget::Kind::nmse:
       if (t.index) return t.index->rows_real == 0;
       return s.nonfinite_mismatch == 0 && s.nmse() <= t.rule.budget.nmse;
+    case Budget::Kind::close:
+      if (t.index) return t.index->rows_real == 0;
+      return close_pass_rate(s) >= t.rule.budget.pass_rate;
   }
   return false;
 }
@@ -240,6 +327,7 @@ ElemBudget elem_budget(const Budget& bud) {
   eb.nan_equal = bud.nan_equal();
   if (bud.kind == Budget::Kind::bitwise || bud.kind == Budget::Kind::ties) eb.bits_exact = true, eb.max_steps = 0;
   if (bud.kind == Budget::Kind::ulp) eb.max_steps = bud.ulp;
+  if (bud.kind == Budget::Kind::close) eb.close = true, eb.atol = bud.atol, eb.rtol = bud.rtol;
   return eb;
 }
 
@@ -249,9 +337,10 @@ void judge(TensorResult& tr, const StatsAccumulator& acc, bool keep_grid) {
   tr.pass = tensor_passes(tr);
   if (tr.pass) return;
   tr.why = verdict_why(tr);
-  const bool ulp_first = tr.rule.budget.kind == Budget::Kind::ulp && !tr.index;
+  const bool ulp_first = (tr.rule.budget.kind == Budget::Kind::ulp || tr.rule.budget.kind == Budget::Kind::close) && !tr.index;
   tr.first_text = elem_pair_text(tr.fmt, tr.shape, ulp_first ? tr.stats.first_over : tr.stats.first_diff);
   tr.worst_text = elem_pair_text(tr.fmt, tr.shape, tr.stats.worst);
+  for (const ElemRef& e : tr.stats.top) tr.top_text.push_back(elem_pair_text(tr.fmt, tr.shape, e));
   if (keep_grid) {
     tr.grid_rows = acc.grid_rows(), tr.grid_cols = acc.grid_cols();
     tr.grid_count = acc.grid_count(), tr.grid_max = acc.grid_max();
@@ -268,18 +357,52 @@ TensorResult describe(const Planned& p, const std::string& root_name) {
   tr.fmt = p.ginfo.fmt;
   tr.shape = p.ginfo.shape;
   tr.rule = p.rule;
+  tr.role = p.role;
+  tr.candidate_path = p.cand_ds;
+  tr.cast = p.cast;
   return tr;
 }
 
-// Pass 2, only for tensors that differ: the error sums over every element (NMSE, calc_diff), which the
-// scan pass leaves out.
-void add_error_sums(TensorResult& tr, const Source& sa, const Source& sb, const ChunkPlan& cp, int64_t& bytes_read) {
+std::string fmt_g17(double v) {
+  char b[40];
+  std::snprintf(b, sizeof b, "%.17g", v);
+  return b;
+}
+
+// The candidate's bytes of a range in the golden's format: as stored, or (--candidate-cast) its
+// float32 values rounded to bf16 by bf16_encode, in a buffer reused across ranges.
+struct CandidateBytes {
+  bool cast = false;
+  std::vector<uint8_t> buf;
+  const uint8_t* get(const View& v, int64_t n) {
+    if (!cast) return v.data();
+    buf.resize(size_t(n) * 2);
+    for (int64_t i = 0; i < n; ++i) {
+      float x;
+      std::memcpy(&x, v.data() + 4 * i, 4);
+      const uint16_t h = bf16_encode(x);
+      std::memcpy(buf.data() + 2 * i, &h, 2);
+    }
+    return buf.data();
+  }
+};
+
+// Pass 2, only for tensors that differ: the error sums over every element (NMSE, calc_diff, mean errors)
+// and the error quantiles, which the scan pass leaves out.
+void add_error_sums(TensorResult& tr, const Source& sa, const Source& sb, const ChunkPlan& cp, CandidateBytes& cb,
+                    int64_t& bytes_read) {
   StatsAccumulator sums(tr.fmt, tr.shape, StatsAccumulator::Mode::sums);
+  ErrorQuantiles quantiles;
   bytes_read += stream_pair(sa, sb, cp, [&](int64_t e0, int64_t e1, const View& va, const View& vb) {
-    sums.add(e0, e1 - e0, va.data(), vb.data(), cp.row_len);
+    const uint8_t* b = cb.get(vb, e1 - e0);
+    sums.add(e0, e1 - e0, va.data(), b, cp.row_len);
+    quantiles.add(tr.fmt, va.data(), b, e1 - e0, cp.row_len);
   });
+  quantiles.fill(tr.stats);
   const TensorStats s2 = sums.finish();
   tr.stats.sum_d2 = s2.sum_d2, tr.stats.sum_a2 = s2.sum_a2, tr.stats.sum_b2 = s2.sum_b2, tr.stats.sum_ab = s2.sum_ab;
+  tr.stats.sum_abs_err = s2.sum_abs_err, tr.stats.sum_rel_err = s2.sum_rel_err;
+  tr.stats.n_finite = s2.n_finite, tr.stats.n_rel = s2.n_rel;
 }
 
 // Compares one pair. Pass 1 streams both in ranges of the tensor's plan: the scan statistics, and
@@ -301,18 +424,20 @@ TensorResult compare_tensor(const OpenFile& g, const OpenFile& c, const Planned&
   if (is_index) index.emplace(g, p.links.scores, p.ginfo.shape, opt.chunk_bytes);
   if (is_quantized(p.ginfo, p.links)) quant.emplace(g, p.ginfo, p.links, opt.chunk_bytes);
 
+  CandidateBytes cb{p.cast, {}};
   bytes_read += stream_pair(sa, sb, cp, [&](int64_t e0, int64_t e1, const View& va, const View& vb) {
-    acc.add(e0, e1 - e0, va.data(), vb.data(), cp.row_len);
-    if ((index || quant) && std::memcmp(va.data(), vb.data(), size_t(va.size())) != 0) {
-      if (index && k > 0) index->add(tr.fmt, e0 / k, (e1 - e0) / k, va.data(), vb.data());
-      if (quant) quant->add(tr.fmt, cp, e0, e1, va.data(), vb.data());
+    const uint8_t* b = cb.get(vb, e1 - e0);
+    acc.add(e0, e1 - e0, va.data(), b, cp.row_len);
+    if ((index || quant) && std::memcmp(va.data(), b, size_t(va.size())) != 0) {
+      if (index && k > 0) index->add(tr.fmt, e0 / k, (e1 - e0) / k, va.data(), b);
+      if (quant) quant->add(tr.fmt, cp, e0, e1, va.data(), b);
     }
   });
   tr.stats = acc.finish();
   if (index) tr.index = index->stats();
   if (quant) tr.quant = quant->stats();
 
-  if (tr.stats.bit_equal < tr.stats.n) add_error_sums(tr, sa, sb, cp, bytes_read);
+  if (tr.stats.bit_equal < tr.stats.n) add_error_sums(tr, sa, sb, cp, cb, bytes_read);
   judge(tr, acc, keep_grid);
   return tr;
 }
@@ -353,6 +478,54 @@ std::vector<LayerSummary> summarize_layers(const std::vector<std::string>& runs,
 
 }  // namespace
 
+std::string mismatches_csv(const CompareResult& r, const CompareOptions& opt) {
+  std::string o = "run,path,index,coords,golden_bits,candidate_bits,golden_value,candidate_value,steps,abs_err,rel_err\n";
+  const OpenFile g(r.golden_path), c(r.candidate_path, /*candidate=*/true);
+  for (const TensorResult& t : r.tensors) {
+    if (t.rule.budget.kind == Budget::Kind::ignore || t.stats.bit_equal == t.stats.n) continue;
+    const golden::TensorInfo gi = g.h5.info(t.path), ci = c.h5.info(t.candidate_path);
+    const Source sa(g, t.path, gi), sb(c, t.candidate_path, ci);
+    const ChunkPlan cp = make_plan(gi, opt.chunk_bytes, 1, !sa.raw() || !sb.raw(), sa.inner());
+    CandidateBytes cb{t.cast, {}};
+    stream_pair(sa, sb, cp, [&](int64_t e0, int64_t e1, const View& va, const View& vb) {
+      const uint8_t* b = cb.get(vb, e1 - e0);
+      for (int64_t j = 0; j < e1 - e0; ++j) {
+        const Elem x = elem_read(t.fmt, va.data(), j, cp.row_len), y = elem_read(t.fmt, b, j, cp.row_len);
+        if (x.bits == y.bits) continue;
+        const bool valid = x.cls == y.cls && x.cls != Cls::nan;
+        const bool fin = x.cls == Cls::finite && y.cls == Cls::finite;
+        const double ae = fin ? std::fabs(x.value - y.value) : 0;
+        o += t.run + "," + t.path + "," + std::to_string(e0 + j) + ",\"" + coords_text(t.shape, e0 + j) + "\"," +
+             bits_hex(t.fmt, x.bits) + "," + bits_hex(t.fmt, y.bits) + "," + elem_value_text(t.fmt, x) + "," +
+             elem_value_text(t.fmt, y) + "," + (valid ? std::to_string(elem_steps(x, y)) : std::string()) + "," +
+             (fin ? fmt_g17(ae) : std::string()) + "," +
+             (fin && x.value != 0 ? fmt_g17(ae / std::fabs(x.value)) : std::string()) + "\n";
+      }
+    });
+  }
+  return o;
+}
+
+std::vector<std::pair<std::string, std::string>> load_name_map(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path, "", "cannot open the name map file");
+  std::vector<std::pair<std::string, std::string>> out;
+  std::set<std::string> seen;
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    std::istringstream ws(line);
+    std::string cand, gold, more;
+    if (!(ws >> cand) || cand[0] == '#') continue;
+    if (!(ws >> gold) || (ws >> more))
+      throw InputError(path, "line " + std::to_string(n), "expected `<candidate path> <golden path>`");
+    if (cand[0] != '/') cand = "/" + cand;
+    if (gold[0] != '/') gold = "/" + gold;
+    if (!seen.insert(cand).second) throw InputError(path, "line " + std::to_string(n), "candidate path " + cand + " given twice");
+    out.emplace_back(cand, gold);
+  }
+  return out;
+}
+
 PathParts split_model_path(const std::string& path, const std::string& root_name) {
   std::vector<std::string> parts;
   size_t i = 1;
@@ -391,14 +564,15 @@ int64_t CompareResult::verdict() const {
 
 CompareResult compare_files(const std::string& golden_path, const std::string& candidate_path, const CompareOptions& opt) {
   const auto t_start = std::chrono::steady_clock::now();
-  OpenFile g(golden_path), c(candidate_path);
+  OpenFile g(golden_path), c(candidate_path, /*candidate=*/true);
   CompareResult res;
   res.golden_path = golden_path, res.candidate_path = candidate_path;
   res.golden_meta = g.meta, res.candidate_meta = c.meta;
   res.policy_default = opt.policy.default_rule(), res.policy_rules = opt.policy.rules(), res.policy_file = opt.policy.file();
   const std::string root_name = !g.meta.name.empty() ? g.meta.name : !g.meta.kind.empty() ? g.meta.kind : "root";
 
-  const std::vector<Planned> plan = match_datasets(g, c, opt.policy, res);
+  const std::vector<Planned> plan = match_datasets(g, c, opt, res);
+  check_policy_rules(g, opt, res);
   validate_links(g, plan, res.runs.front());
   if (opt.verify_hash) verify_hashes(g, c, plan, res.runs.front());
 
@@ -410,6 +584,7 @@ CompareResult compare_files(const std::string& golden_path, const std::string& c
     res.tensors.push_back(std::move(tr));
   }
   attach_scale_mismatches(res.tensors);
+  attach_gemm_terms(g, res.tensors);
   res.layers = summarize_layers(res.runs, res.tensors);
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   return res;

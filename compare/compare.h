@@ -48,9 +48,28 @@ struct QuantStats {
   uint64_t scale_max_steps = 0;   // their max exponent (or ulp) distance
 };
 
+// A dataset's role, from the golden's root attribute `outputs` (what `v4oracle op` writes: the op's
+// output paths; every other dataset of such a file is one of its inputs, copied into the candidate).
+// A golden without `outputs` (a model golden) has no inputs: every dataset is compared as an output.
+inline constexpr const char* kRoleInput = "input";
+inline constexpr const char* kRoleOutput = "output";
+
+// A GEMM output element against its dot-product terms (gemm_terms.h).
+struct TermCheck {
+  int64_t index = -1;      // flat index into the output
+  double golden = 0, err = 0;  // golden value, |candidate - golden|
+  double abs_terms = 0;    // S = Σ_k |a[m, k] b[n, k]| (scales applied), in double
+  double bound = 0;        // what fp32 accumulation and output rounding allow: 2 K 2^-24 S + u_out (|g| + |c|)
+  bool within = false;     // err <= bound
+  bool cancellation = false;  // within, but over the same bound with |g| in place of S: S >> |g|
+};
+
 struct TensorResult {
   std::string run;       // "", kRunTeacherForced or kRunFreeRunning
   std::string path;      // golden dataset path
+  std::string candidate_path;  // where it was read in the candidate (differs with --map or runs)
+  bool cast = false;           // candidate values were cast to the golden's format (--candidate-cast)
+  std::string role = kRoleOutput;  // kRoleInput or kRoleOutput
   std::string layer, component, tensor;
   Fmt fmt = Fmt::f32;
   std::vector<int64_t> shape;
@@ -66,6 +85,9 @@ struct TensorResult {
   std::vector<uint64_t> grid_max;
   // Decoded first/worst mismatch values, filled for every failing tensor.
   std::string first_text, worst_text;  // "[i, j]: golden 0x3f80 (1) candidate 0x3f81 (1.0078125), 1 ulp (bf16)"
+  std::vector<std::string> top_text;   // stats.top decoded the same way, worst first
+  std::vector<TermCheck> terms;        // GEMM outputs of an op golden: per stats.top element
+  std::string terms_text;              // one sentence in words on the worst element's terms
 };
 
 struct LayerSummary {
@@ -83,7 +105,22 @@ struct CompareOptions {
   int64_t chunk_bytes = int64_t(64) << 20;  // per file per read; memory is about 2 x this
   bool verify_hash = false;                 // recompute each dataset's sha256 (slow; both files)
   int grid_rows = 48, grid_cols = 96;
+  bool strict = false;  // a policy rule that matches no dataset is bad input (exit 2), not a warning
+  // false: a candidate may hold only some of the golden's datasets (a kernel dumps its outputs); the
+  // others are listed as not in the candidate. true: every golden dataset must be there (exit 2 if not).
+  bool require_all = false;
+  // Candidate path -> golden path (--map FILE), so a framework's own names compare without renaming.
+  std::vector<std::pair<std::string, std::string>> name_map;
+  std::string name_map_file;
+  // --candidate-cast bf16: float32 candidate datasets whose golden is bf16 are rounded with the
+  // project's bf16 rule (reference/formats.h bf16_encode: RNE, overflow to inf, NaN to 0x7FFF) first.
+  std::optional<Fmt> candidate_cast;
 };
+
+// Reads a --map file: one `<candidate path> <golden path>` pair per line ('#' comment lines, blank
+// lines skipped; a missing leading '/' is added). InputError (file, "line N", ...) on a malformed line
+// or a candidate path given twice.
+std::vector<std::pair<std::string, std::string>> load_name_map(const std::string& path);
 
 struct CompareResult {
   std::string golden_path, candidate_path;
@@ -95,6 +132,8 @@ struct CompareResult {
   std::vector<TensorResult> tensors;   // per run, in model order (runs concatenated)
   std::vector<LayerSummary> layers;    // per run, in model order
   std::vector<std::string> candidate_extra;  // candidate datasets the golden lacks (ignored)
+  std::vector<std::string> warnings;         // one line each (e.g. a policy rule matching no dataset)
+  std::vector<std::string> not_in_candidate; // golden datasets (with run prefix) the candidate lacks, not compared
   int64_t elements = 0, bytes_read = 0;
   double seconds = 0;
   bool pass() const;
@@ -107,6 +146,12 @@ struct CompareResult {
 
 CompareResult compare_files(const std::string& golden_path, const std::string& candidate_path,
                             const CompareOptions& opt);
+
+// Every differing element of every compared tensor that is not bit-equal, as CSV (header `run,path,
+// index,coords,golden_bits,candidate_bits,golden_value,candidate_value,steps,abs_err,rel_err`), in model
+// order and flat index order: the tensors of `r` are streamed once more. Held in memory (about 100
+// bytes per differing element).
+std::string mismatches_csv(const CompareResult& r, const CompareOptions& opt);
 
 // Splits a golden dataset path into (layer, component, tensor): /layers/<L>/<C>/<rest> -> (L, C, rest);
 // a root dataset /x -> (root_name, root_name, x); anything else /a/b/.../t -> ("-", "a/b/...", t).

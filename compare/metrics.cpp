@@ -130,6 +130,60 @@ void LaneSums::fold_into(double& d2s, double& a2s, double& b2s, double& abs_) co
   abs_ += tree(ab);
 }
 
+void LaneSums::fold_err_into(double& aes, double& res) const {
+  const auto tree = [](const std::array<double, 8>& l) {
+    return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+  };
+  aes += tree(ae);
+  res += tree(re);
+}
+
+ErrorQuantiles::ErrorQuantiles() : abs_(kBuckets, 0), rel_(kBuckets, 0) {}
+
+namespace {
+// Bucket of a positive error: the top 16 bits of its float32 (finite pairs only; an error too large for
+// float32 lands in the inf bucket, whose upper edge reads as NaN bits: reported as inf).
+inline int err_bucket(double e) { return int(f32_bits(float(e)) >> 16); }
+// Upper edge of a bucket: the lowest value of the next one.
+inline double bucket_hi(int k) {
+  const float hi = f32_from_bits(uint32_t(k + 1) << 16);
+  return std::isnan(hi) ? std::numeric_limits<double>::infinity() : double(hi);
+}
+
+double quantile(const std::vector<int64_t>& h, int64_t zeros, int64_t n, double q) {
+  if (n == 0) return 0;
+  const int64_t rank = std::max<int64_t>(1, int64_t(std::ceil(q * double(n))));  // 1-based
+  if (rank <= zeros) return 0;
+  int64_t seen = zeros;
+  for (size_t k = 0; k < h.size(); ++k)
+    if ((seen += h[k]) >= rank) return bucket_hi(int(k));
+  return std::numeric_limits<double>::infinity();
+}
+}  // namespace
+
+void ErrorQuantiles::add(Fmt f, const uint8_t* a, const uint8_t* b, int64_t n, int64_t row_len) {
+  for (int64_t j = 0; j < n; ++j) {
+    const Elem x = elem_read(f, a, j, row_len), y = elem_read(f, b, j, row_len);
+    if (x.cls != Cls::finite || y.cls != Cls::finite) continue;
+    const double e = std::fabs(x.value - y.value);
+    ++n_abs_;
+    if (e == 0) ++zeros_abs_; else ++abs_[size_t(err_bucket(e))];
+    if (x.value == 0) continue;
+    ++n_rel_;
+    if (e == 0) ++zeros_rel_; else ++rel_[size_t(err_bucket(e / std::fabs(x.value)))];
+  }
+}
+
+void ErrorQuantiles::fill(TensorStats& s) const {
+  s.median_abs = quantile(abs_, zeros_abs_, n_abs_, 0.5), s.p99_abs = quantile(abs_, zeros_abs_, n_abs_, 0.99);
+  s.median_rel = quantile(rel_, zeros_rel_, n_rel_, 0.5), s.p99_rel = quantile(rel_, zeros_rel_, n_rel_, 0.99);
+}
+
+double TensorStats::cosine() const {
+  if (sum_a2 == 0 || sum_b2 == 0) return sum_a2 == sum_b2 ? 1.0 : 0.0;
+  return sum_ab / std::sqrt(sum_a2 * sum_b2);
+}
+
 double TensorStats::nmse() const {
   if (sum_a2 == 0) return sum_d2 == 0 ? 0.0 : std::numeric_limits<double>::infinity();
   return sum_d2 / sum_a2;
@@ -170,6 +224,16 @@ inline void ref_set(ElemRef& r, int64_t idx, const Elem& a, const Elem& b, uint6
   r.index = idx, r.a_bits = a.bits, r.b_bits = b.bits, r.steps = steps, r.steps_valid = valid;
 }
 
+// Orders worst first: larger distance, then smaller flat index (a total order: indices are unique).
+inline bool worse(const ElemRef& x, const ElemRef& y) { return x.steps != y.steps ? x.steps > y.steps : x.index < y.index; }
+
+// Offers one differing element to a tensor's top list (kept sorted, at most kTopN long).
+inline void top_offer(std::vector<ElemRef>& top, const ElemRef& r) {
+  if (top.size() == kTopN && !worse(r, top.back())) return;
+  top.insert(std::upper_bound(top.begin(), top.end(), r, worse), r);
+  if (top.size() > kTopN) top.pop_back();
+}
+
 // Both sides bitwise equal over the piece: only counts and the golden's sums move.
 template <Fmt F>
 void piece_equal(const uint8_t* a, int64_t j0, int64_t n, int64_t g0, int64_t row_len, TensorStats& s, LaneSums& l) {
@@ -182,6 +246,8 @@ void piece_equal(const uint8_t* a, int64_t j0, int64_t n, int64_t g0, int64_t ro
       l.a2[lane] += v2;
       l.b2[lane] += v2;
       l.ab[lane] += v2;
+      ++s.n_finite;
+      s.n_rel += e.value != 0;
     } else if (e.cls == Cls::nan) {
       ++nan;
     } else {
@@ -291,6 +357,7 @@ void piece_general(const uint8_t* a, const uint8_t* b, int64_t j0, int64_t n, in
       if (x.cls == Cls::finite) {
         const double d = x.value - y.value;
         const double ad = std::fabs(d);
+        if (bud.close) over = !(ad <= bud.atol + bud.rtol * std::fabs(x.value));
         s.max_abs = std::max(s.max_abs, ad);
         const double rel = x.value != 0 ? ad / std::fabs(x.value)
                                         : (ad == 0 ? 0.0 : std::numeric_limits<double>::infinity());
@@ -300,6 +367,11 @@ void piece_general(const uint8_t* a, const uint8_t* b, int64_t j0, int64_t n, in
         l.a2[lane] += x.value * x.value;
         l.b2[lane] += y.value * y.value;
         l.ab[lane] += x.value * y.value;
+        l.ae[lane] += ad;
+        ++s.n_finite;
+        if (x.value != 0) l.re[lane] += rel, ++s.n_rel;
+      } else if (bud.close) {
+        over = false;  // the same infinity on both sides: close, as numpy.allclose says
       }
     }
     if (same) {
@@ -307,6 +379,11 @@ void piece_general(const uint8_t* a, const uint8_t* b, int64_t j0, int64_t n, in
     } else {
       if (s.first_diff.index < 0) ref_set(s.first_diff, g, x, y, sev, valid);
       if (s.worst.index < 0 || sev > s.worst.steps) ref_set(s.worst, g, x, y, sev, valid);
+      if (s.top.size() < kTopN || sev > s.top.back().steps) {  // ties go to the earlier index already held
+        ElemRef r;
+        ref_set(r, g, x, y, sev, valid);
+        top_offer(s.top, r);
+      }
       if (gcount) {
         const int64_t r = g / view_cols, c = g % view_cols;
         const size_t cell = size_t((r * grows) / view_rows) * size_t(gcols) + size_t((c * gcols) / view_cols);
@@ -340,6 +417,8 @@ void merge_counts(TensorStats& t, const TensorStats& p) {
   if (p.worst.index >= 0 && (t.worst.index < 0 || p.worst.steps > t.worst.steps)) t.worst = p.worst;
   if (t.first_over.index < 0) t.first_over = p.first_over;
   t.over_count += p.over_count;
+  t.n_finite += p.n_finite, t.n_rel += p.n_rel;
+  for (const ElemRef& r : p.top) top_offer(t.top, r);
 }
 
 using EqualFn = void (*)(const uint8_t*, int64_t, int64_t, int64_t, int64_t, TensorStats&, LaneSums&);
@@ -416,6 +495,7 @@ void StatsAccumulator::add(int64_t e0, int64_t n, const uint8_t* a, const uint8_
     const int64_t end = starts[size_t(i) + 1];
     if (end % kSubBlock == 0 || end == numel_) {
       parts[size_t(i)].lanes.fold_into(total_.sum_d2, total_.sum_a2, total_.sum_b2, total_.sum_ab);
+      parts[size_t(i)].lanes.fold_err_into(total_.sum_abs_err, total_.sum_rel_err);
       carry_ = LaneSums{};
     } else {
       carry_ = parts[size_t(i)].lanes;
@@ -425,7 +505,7 @@ void StatsAccumulator::add(int64_t e0, int64_t n, const uint8_t* a, const uint8_
 
 TensorStats StatsAccumulator::finish() {
   TensorStats t = total_;
-  if (mode_ == Mode::scan) t.sum_d2 = t.sum_a2 = t.sum_b2 = t.sum_ab = 0;  // only Mode::sums defines them
+  if (mode_ == Mode::scan) t.sum_d2 = t.sum_a2 = t.sum_b2 = t.sum_ab = t.sum_abs_err = t.sum_rel_err = 0, t.n_finite = t.n_rel = 0;  // only Mode::sums defines them
   return t;
 }
 

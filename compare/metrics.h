@@ -43,6 +43,7 @@ std::string steps_unit(Fmt f);
 
 inline constexpr int kUlpBuckets = 65;  // bucket 0: 0 steps; bucket b >= 1: [2^(b-1), 2^b) steps
 inline constexpr int64_t kSubBlock = 1 << 16;
+inline constexpr size_t kTopN = 10;  // worst elements listed per tensor
 int ulp_bucket(uint64_t steps);
 
 // A located element: flat index (C order over the logical shape), both bit patterns, distance.
@@ -55,8 +56,9 @@ struct ElemRef {
 
 // Sums of one global sub-block in 8 lanes (flat index mod 8).
 struct LaneSums {
-  std::array<double, 8> d2{}, a2{}, b2{}, ab{};
+  std::array<double, 8> d2{}, a2{}, b2{}, ab{}, ae{}, re{};  // ae: |a-b|; re: |a-b|/|a| where a != 0
   void fold_into(double& d2s, double& a2s, double& b2s, double& abs_) const;  // fixed tree per sum
+  void fold_err_into(double& aes, double& res) const;                          // same tree
 };
 
 struct TensorStats {
@@ -70,13 +72,22 @@ struct TensorStats {
   std::array<int64_t, kUlpBuckets> steps_hist{};
   double max_abs = 0, max_rel = 0;  // over pairs both finite; max_rel is inf when golden is 0 and candidate not
   double sum_d2 = 0, sum_a2 = 0, sum_b2 = 0, sum_ab = 0;  // over pairs both finite
+  double sum_abs_err = 0, sum_rel_err = 0;  // Σ|a-b| over pairs both finite; Σ|a-b|/|a| over those with a != 0
+  int64_t n_finite = 0, n_rel = 0;           // pairs both finite; of those, golden != 0
+  // Quantiles of |a-b| over the n_finite pairs and of |a-b|/|a| over the n_rel pairs (ErrorQuantiles:
+  // the upper edge of a bucket at most 2^-7 wide in relative terms); 0 for a bit-identical tensor.
+  double median_abs = 0, p99_abs = 0, median_rel = 0, p99_rel = 0;
   ElemRef first_diff;    // first element whose bits differ
   ElemRef worst;         // largest distance (NaN/class mismatches first), earliest on ties
   ElemRef first_over;    // first element over the per-element budget (see accumulate)
+  std::vector<ElemRef> top;  // the kTopN largest distances (class mismatches first), earliest first among equals
   int64_t over_count = 0;
 
   double nmse() const;       // sum_d2 / sum_a2 (0 when both 0; inf when only sum_a2 is 0)
   double calc_diff() const;  // 1 - 2 Σab / Σ(a²+b²), DeepGEMM's calc_diff, in double (0 when both sums 0)
+  double cosine() const;     // Σab / sqrt(Σa² Σb²); 1 when both sums are 0, 0 when only one is
+  double mean_abs_err() const { return n_finite ? sum_abs_err / double(n_finite) : 0.0; }
+  double mean_rel_err() const { return n_rel ? sum_rel_err / double(n_rel) : 0.0; }
 };
 
 // Per-element budget used while streaming: an element is "over" when its classes differ, or (both
@@ -86,6 +97,8 @@ struct ElemBudget {
   uint64_t max_steps = UINT64_MAX;
   bool nan_equal = true;
   bool bits_exact = false;  // bitwise: any bit difference (including -0 vs +0) is over
+  bool close = false;       // allclose: a finite pair is over when !(|b - a| <= atol + rtol |a|), a the golden
+  double atol = 0, rtol = 0;
 };
 
 // Accumulates one tensor, streamed as consecutive flat ranges. Not thread-safe itself; each call
@@ -122,6 +135,24 @@ class StatsAccumulator {
   int grid_rows_, grid_cols_;
   std::vector<int64_t> grid_count_;
   std::vector<uint64_t> grid_max_;
+};
+
+// Median and p99 of the abs and rel errors of one tensor in bounded memory: each non-zero error, rounded
+// to float32, is counted in the bucket of its top 16 bits (sign 0, 8 exponent and 7 mantissa bits:
+// buckets at most 2^-7 wide relative to their value); a quantile is reported as the upper edge of the
+// bucket holding it, so it overestimates the exact quantile by at most 2^-7 (0.8%) relative (plus the
+// float32 rounding, 2^-24); errors of exactly 0 are counted apart and a quantile among them is 0.
+// Serial, order-independent (counts only).
+class ErrorQuantiles {
+ public:
+  ErrorQuantiles();
+  void add(Fmt f, const uint8_t* a, const uint8_t* b, int64_t n, int64_t row_len);
+  void fill(TensorStats& s) const;
+
+ private:
+  static constexpr int kBuckets = 1 << 16;
+  std::vector<int64_t> abs_, rel_;
+  int64_t n_abs_ = 0, n_rel_ = 0, zeros_abs_ = 0, zeros_rel_ = 0;
 };
 
 // Flat index -> coordinates "[i, j, k]" over a logical shape.

@@ -3,10 +3,12 @@
 
 #include <fnmatch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <stdexcept>
+#include <vector>
 
 #include "golden/input_error.h"
 
@@ -23,6 +25,14 @@ std::string Budget::text() const {
     }
     case Kind::ties: return "ties";
     case Kind::ignore: return "ignore";
+    case Kind::close: {
+      char buf[128];
+      if (pass_rate < 1)
+        std::snprintf(buf, sizeof buf, "close:%g,%g,%g", atol, rtol, pass_rate);
+      else
+        std::snprintf(buf, sizeof buf, "close:%g,%g", atol, rtol);
+      return buf;
+    }
   }
   return "?";
 }
@@ -34,7 +44,7 @@ Budget budget_parse(const std::string& spec) {
   if (spec == "ignore") return b.kind = Budget::Kind::ignore, b;
   const auto bad = [&](const std::string& why) {
     return std::invalid_argument("policy '" + spec + "': " + why +
-                                 " (expected bitwise, ulp:N, nmse:X, ties or ignore)");
+                                 " (expected bitwise, ulp:N, nmse:X, close:ATOL,RTOL[,RATE], ties or ignore)");
   };
   if (spec.rfind("ulp:", 0) == 0) {
     const std::string n = spec.substr(4);
@@ -45,6 +55,29 @@ Budget budget_parse(const std::string& spec) {
       throw bad("N is too large");
     }
     b.kind = Budget::Kind::ulp;
+    return b;
+  }
+  if (spec.rfind("close:", 0) == 0) {
+    std::vector<double> v;
+    const std::string body = spec.substr(6);
+    for (size_t i = 0; i <= body.size();) {
+      const size_t j = std::min(body.find(',', i), body.size());
+      const std::string x = body.substr(i, j - i);
+      size_t used = 0;
+      double d = -1;
+      try {
+        d = std::stod(x, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (x.empty() || used != x.size() || !std::isfinite(d) || d < 0) throw bad("ATOL, RTOL and RATE must be finite numbers >= 0");
+      v.push_back(d);
+      i = j + 1;
+    }
+    if (v.size() < 2 || v.size() > 3) throw bad("expected close:ATOL,RTOL or close:ATOL,RTOL,RATE");
+    if (v.size() == 3 && v[2] > 1) throw bad("RATE is a fraction in [0, 1]");
+    b.kind = Budget::Kind::close;
+    b.atol = v[0], b.rtol = v[1], b.pass_rate = v.size() == 3 ? v[2] : 1.0;
     return b;
   }
   if (spec.rfind("nmse:", 0) == 0) {
@@ -115,11 +148,26 @@ void Policy::load_file(const std::string& path) {
   }
 }
 
+namespace {
+std::string without_slash(const std::string& p) { return !p.empty() && p[0] == '/' ? p.substr(1) : p; }
+}  // namespace
+
 const PolicyRule& Policy::match(const std::string& dataset_path) const {
-  const std::string p = !dataset_path.empty() && dataset_path[0] == '/' ? dataset_path.substr(1) : dataset_path;
+  const std::string p = without_slash(dataset_path);
   for (const PolicyRule& r : rules_)
     if (fnmatch(r.pattern.c_str(), p.c_str(), 0) == 0) return r;
   return default_;
+}
+
+std::vector<size_t> Policy::unmatched_rules(const std::vector<std::string>& dataset_paths) const {
+  std::vector<size_t> out;
+  for (size_t i = 0; i < rules_.size(); ++i) {
+    bool any = false;
+    for (const std::string& d : dataset_paths)
+      if ((any = fnmatch(rules_[i].pattern.c_str(), without_slash(d).c_str(), 0) == 0)) break;
+    if (!any) out.push_back(i);
+  }
+  return out;
 }
 
 }  // namespace v4::compare

@@ -10,17 +10,20 @@
 namespace v4::compare {
 
 struct Budget {
-  enum class Kind { bitwise, ulp, nmse, ties, ignore };
+  enum class Kind { bitwise, ulp, nmse, ties, ignore, close };
   Kind kind = Kind::bitwise;
   uint64_t ulp = 0;   // Kind::ulp
   double nmse = 0.0;  // Kind::nmse
-  std::string text() const;  // "bitwise", "ulp:2", "nmse:1e-06", "ties", "ignore"
+  // Kind::close (numpy.allclose with the golden as reference): element within when |c - g| <= atol +
+  // rtol |g|; the tensor passes when the fraction of elements within is at least pass_rate.
+  double atol = 0.0, rtol = 0.0, pass_rate = 1.0;
+  std::string text() const;  // "bitwise", "ulp:2", "nmse:1e-06", "ties", "ignore", "close:1e-05,0.001[,0.999]"
   // NaN vs NaN (any payloads) counts as equal under every budget except bitwise (design.md §3).
   bool nan_equal() const { return kind != Kind::bitwise; }
 };
 
 // Parses "bitwise", "ulp:N" (N a non-negative integer), "nmse:X" (X a finite non-negative number),
-// "ties", "ignore". std::invalid_argument with the offending text otherwise.
+// "ties", "ignore", "close:ATOL,RTOL[,RATE]" (finite, >= 0; RATE in [0, 1]). std::invalid_argument with the offending text otherwise.
 Budget budget_parse(const std::string& spec);
 
 struct PolicyRule {
@@ -41,6 +44,9 @@ class Policy {
   void add_rule(PolicyRule r) { rules_.push_back(std::move(r)); }
   // The rule for a dataset path ("/layers/3/moe_gate/scores"); the default rule when none matches.
   const PolicyRule& match(const std::string& dataset_path) const;
+  // Indices into rules() of the rules whose pattern matches none of `dataset_paths` (a typo, or a
+  // leading '/', would otherwise fall back to the default budget without a word).
+  std::vector<size_t> unmatched_rules(const std::vector<std::string>& dataset_paths) const;
   const std::vector<PolicyRule>& rules() const { return rules_; }
   const PolicyRule& default_rule() const { return default_; }
   std::string file() const { return file_; }

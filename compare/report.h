@@ -12,7 +12,7 @@
 
 namespace v4::compare {
 
-inline constexpr int kJsonReportVersion = 1;
+inline constexpr int kJsonReportVersion = 2;  // 2: element values are numbers, absent strings null, roles, warnings
 
 std::string report_summary_line(const CompareResult& r);
 std::string report_text(const CompareResult& r);  // ends with the summary line

@@ -1,6 +1,7 @@
 // Shared by the comparator's report writers (internal to compare/): small formatting helpers and the
 // text pieces the HTML page embeds (meta_text, tensor_detail, defined in report_text.cpp).
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -25,6 +26,28 @@ inline std::string run_label(const std::string& run) {
   if (run == kRunFreeRunning) return "accumulated (free_running)";
   return run.empty() ? "single run" : run;
 }
+// Bit-equal share as text, never rounded up to 100: "100%" only when every element is bit-equal, else
+// the percentage floored to 4 decimals ("99.9999%" for one differing element in ten million).
+inline std::string bit_equal_pct(int64_t equal, int64_t n) {
+  if (equal == n) return "100%";
+  const double floored = std::floor(1e6 * double(equal) / double(n)) / 1e4;
+  return fmtf("%.4f", std::min(floored, 99.9999)) + "%";
+}
+// Elements and tensors of one role (kRoleInput / kRoleOutput), for reporting copied inputs apart from
+// what the candidate computed.
+struct RoleTally {
+  int64_t tensors = 0, tensors_bit_equal = 0, elements = 0, bit_equal = 0;
+};
+inline RoleTally role_tally(const CompareResult& r, const std::string& role) {
+  RoleTally t;
+  for (const TensorResult& x : r.tensors)
+    if (x.role == role && x.rule.budget.kind != Budget::Kind::ignore) {
+      ++t.tensors, t.elements += x.stats.n, t.bit_equal += x.stats.bit_equal;
+      t.tensors_bit_equal += x.stats.bit_equal == x.stats.n;
+    }
+  return t;
+}
+
 // A tensor's path in the candidate: its run group, then the golden path.
 inline std::string with_run(const TensorResult& t) { return t.run.empty() ? t.path : "/" + t.run + t.path; }
 

@@ -34,6 +34,14 @@ std::string hist_text(const TensorStats& s) {
   return out.empty() ? "(none)" : out;
 }
 
+// "outputs: 36 elements in 1 tensor, 91.6667% bit-equal" (the role's tally; elements under `ignore`
+// are not read and not counted).
+std::string role_text(const CompareResult& r, const std::string& role) {
+  const RoleTally t = role_tally(r, role);
+  return role + "s: " + elements_text(t.elements) + " elements in " + std::to_string(t.tensors) +
+         (t.tensors == 1 ? " tensor, " : " tensors, ") + bit_equal_pct(t.bit_equal, t.elements) + " bit-equal";
+}
+
 }  // namespace
 
 std::string meta_text(const std::string& path, const golden::FileMeta& m) {
@@ -52,12 +60,20 @@ void tensor_detail(std::string& o, const TensorResult& t) {
   o += "  " + t.why + "\n";
   if (!t.first_text.empty()) o += "  first mismatch " + t.first_text + "\n";
   if (!t.worst_text.empty()) o += "  worst mismatch " + t.worst_text + "\n";
+  if (!t.terms_text.empty()) o += "  dot-product terms: " + t.terms_text + "\n";
+  if (t.top_text.size() > 1) {
+    o += "  worst " + std::to_string(t.top_text.size()) + " elements (largest distance first):\n";
+    for (const std::string& e : t.top_text) o += "    " + e + "\n";
+  }
   o += "  bit-equal " + std::to_string(s.bit_equal) + " of " + std::to_string(s.n) + "; NaN golden " + std::to_string(s.nan_a) +
        " candidate " + std::to_string(s.nan_b) + " (both " + std::to_string(s.nan_both) + ", payloads differ " +
        std::to_string(s.nan_bits_differ) + "); inf golden " + std::to_string(s.inf_a) + " candidate " + std::to_string(s.inf_b) +
        "; NaN/inf class mismatches " + std::to_string(s.nonfinite_mismatch) + "\n";
   o += "  max " + std::to_string(s.max_steps) + " " + steps_unit(t.fmt) + "; max abs err " + num(s.max_abs) + ", max rel err " +
        num(s.max_rel) + ", NMSE " + num(s.nmse()) + ", calc_diff " + num(s.calc_diff()) + "\n";
+  o += "  abs err mean " + num(s.mean_abs_err()) + " median " + num(s.median_abs) + " p99 " + num(s.p99_abs) +
+       "; rel err mean " + num(s.mean_rel_err()) + " median " + num(s.median_rel) + " p99 " + num(s.p99_rel) +
+       "; cosine similarity " + num(s.cosine()) + "\n";
   o += "  distance histogram: " + hist_text(s) + "\n";
   if (t.quant) {
     const QuantStats& q = *t.quant;
@@ -91,11 +107,9 @@ std::string report_summary_line(const CompareResult& r) {
   for (const TensorResult& t : r.tensors) n += 1, failed += !t.pass;
   std::string s = "v4oracle compare: ";
   if (v < 0) {
-    s += "OK: " + std::to_string(n) + " tensors within policy (" + elements_text(r.elements) + " elements";
-    int64_t eq = 0;
-    for (const TensorResult& t : r.tensors) eq += t.stats.bit_equal;
-    s += ", " + (r.elements ? fmtf("%.4f", 100.0 * double(eq) / double(r.elements)) : std::string("100")) + "% bit-equal)";
-    return s;
+    s += "OK: " + std::to_string(n) + " tensors within policy (" + role_text(r, kRoleOutput);
+    if (role_tally(r, kRoleInput).tensors) s += "; " + role_text(r, kRoleInput);
+    return s + ")";
   }
   const TensorResult& t = r.tensors[size_t(v)];
   s += "DIVERGED at " + with_run(t);
@@ -116,7 +130,22 @@ std::string report_text(const CompareResult& r) {
   if (!r.candidate_extra.empty())
     o += "  note:      the candidate has " + std::to_string(r.candidate_extra.size()) +
          " datasets the golden lacks (ignored), first " + r.candidate_extra.front() + "\n";
-  o += "\n";
+  if (!r.not_in_candidate.empty()) {
+    o += "  not in candidate: " + std::to_string(r.not_in_candidate.size()) + " golden dataset" +
+         (r.not_in_candidate.size() == 1 ? "" : "s") + ", not compared (--require-all makes this an error): ";
+    for (size_t i = 0; i < r.not_in_candidate.size() && i < 8; ++i) o += (i ? ", " : "") + r.not_in_candidate[i];
+    if (r.not_in_candidate.size() > 8) o += ", ...";
+    o += "\n";
+  }
+  int64_t cast = 0;
+  for (const TensorResult& t : r.tensors) cast += t.cast;
+  if (cast)
+    o += "  cast:      " + std::to_string(cast) + " candidate float32 dataset" + (cast == 1 ? "" : "s") +
+         " rounded to bf16 before comparing (--candidate-cast bf16)\n";
+  for (const std::string& w : r.warnings) o += "  warning:   " + w + "\n";
+  o += "  compared:  " + role_text(r, kRoleOutput);
+  if (role_tally(r, kRoleInput).tensors) o += "; " + role_text(r, kRoleInput) + " (copied into the candidate)";
+  o += "\n\n";
   // Per-layer table; with two runs, local and accumulated side by side.
   std::vector<std::string> order;
   std::map<std::pair<std::string, std::string>, const LayerSummary*> by;
@@ -157,6 +186,24 @@ std::string report_text(const CompareResult& r) {
       o += line;
     }
     o += "\n";
+  }
+  // Tensors within policy whose bits differ: per tensor, so a tolerance never hides as "bit-equal".
+  int64_t loose = 0;
+  for (const TensorResult& t : r.tensors) loose += t.pass && t.stats.bit_equal < t.stats.n;
+  if (loose) {
+    o += "\nWithin policy but not bit-equal (" + std::to_string(loose) + "):\n";
+    int shown = 0;
+    for (const TensorResult& t : r.tensors) {
+      if (!t.pass || t.stats.bit_equal == t.stats.n) continue;
+      if (++shown > 30) {
+        o += "  ... " + std::to_string(loose - 30) + " more (see --json)\n";
+        break;
+      }
+      o += "  " + with_run(t) + " (" + t.role + "): " + std::to_string(t.stats.n - t.stats.bit_equal) + " of " +
+           std::to_string(t.stats.n) + " elements differ, " + bit_equal_pct(t.stats.bit_equal, t.stats.n) +
+           " bit-equal, max " + std::to_string(t.stats.max_steps) + " " + steps_unit(t.fmt) + " [" +
+           t.rule.budget.text() + ": " + t.rule.reason + "]\n";
+    }
   }
   // Failing tensors.
   int64_t failed = 0;

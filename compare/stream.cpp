@@ -22,7 +22,8 @@ int64_t numel_of(const std::vector<int64_t>& shape) {
   return n;
 }
 
-OpenFile::OpenFile(const std::string& p) : path(p), h5(p), schema(p), meta(golden::check_file_meta(h5)) {
+OpenFile::OpenFile(const std::string& p, bool candidate)
+    : path(p), h5(p), schema(p), meta(candidate ? golden::check_candidate_meta(h5) : golden::check_file_meta(h5)) {
   fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw InputError(p, "", std::string("cannot open: ") + std::strerror(errno));
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);

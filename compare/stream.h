@@ -28,7 +28,9 @@ struct OpenFile {
   golden::SchemaReader schema;
   golden::FileMeta meta;
   int fd = -1;
-  explicit OpenFile(const std::string& p);  // InputError when the file cannot be opened or its metadata is bad
+  // InputError when the file cannot be opened or its metadata is bad. A candidate (candidate = true)
+  // may carry no v4oracle root attributes at all (a plain h5py dump): the golden carries the metadata.
+  explicit OpenFile(const std::string& p, bool candidate = false);
   ~OpenFile();
   OpenFile(const OpenFile&) = delete;
   OpenFile& operator=(const OpenFile&) = delete;

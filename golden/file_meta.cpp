@@ -1,6 +1,8 @@
 // Root metadata: see file_meta.h. The order of set_root_attr calls is fixed, so files stay byte-identical.
 #include "golden/file_meta.h"
 
+#include <algorithm>
+
 #include "v4oracle_version.h"
 
 namespace v4::golden {
@@ -49,6 +51,18 @@ FileMeta check_file_meta(const H5Reader& r) {
   m.recipe = r.root_str(kAttrRecipe);
   m.release_switches_json = r.root_str(kAttrReleaseSwitches);
   m.seed = r.root_i64(kAttrSeed);
+  return m;
+}
+
+FileMeta check_candidate_meta(const H5Reader& r) {
+  const std::vector<std::string> names = r.root_attr_names();
+  const auto has = [&](const char* n) { return std::find(names.begin(), names.end(), n) != names.end(); };
+  if (has(kAttrMagic) || has(kAttrSchemaVersion)) return check_file_meta(r);
+  FileMeta m;
+  m.kind = r.root_str(kAttrKind).value_or("");
+  if (!m.kind.empty() && has(m.kind.c_str()) && m.kind != kAttrKind) m.name = r.root_str(m.kind).value_or("");
+  m.generator_version = r.root_str(kAttrGeneratorVersion).value_or("");
+  m.generator_commit = r.root_str(kAttrGeneratorCommit).value_or("");
   return m;
 }
 

@@ -22,6 +22,8 @@ inline constexpr const char* kAttrGeneratorCommit = "generator_commit";
 inline constexpr const char* kAttrKind = "kind";  // "golden", "op", "cast", "candidate", ...
 inline constexpr const char* kAttrConfig = "config";
 inline constexpr const char* kAttrSeed = "seed";
+// `v4oracle op` files: the op's output dataset paths, comma-separated; every other dataset is an input.
+inline constexpr const char* kAttrOutputs = "outputs";
 inline constexpr const char* kAttrRecipe = "recipe";
 inline constexpr const char* kAttrReleaseSwitches = "release_switches";
 
@@ -56,5 +58,9 @@ struct FileMeta {
 // or wrong, schema_version is absent, not an integer, or not kSchemaVersion, or a known attribute has
 // the wrong type.
 FileMeta check_file_meta(const H5Reader& r);
+// A candidate's metadata: check_file_meta, except that a file with neither `magic` nor
+// `schema_version` (a plain h5py dump) is accepted, with schema_version 0 and whatever optional
+// attributes it has. A file carrying either one is checked in full.
+FileMeta check_candidate_meta(const H5Reader& r);
 
 }  // namespace v4::golden

@@ -368,6 +368,13 @@ void check_storage(hid_t dset, const TensorInfo& info, const Where& w) {
            " (more than its filters can expand)");
 }
 
+// A signed 16-bit integer dataset: bf16 codes as torch's tensor.view(torch.int16) gives them.
+bool is_int16(hid_t type) { return H5Tequal(type, H5T_STD_I16LE) > 0 || H5Tequal(type, H5T_STD_I16BE) > 0; }
+
+// The memory type a dataset is read with: its format's, except int16-stored bf16 codes, read as int16
+// (HDF5 would clip negative values converting int16 to uint16; the bits are what matter).
+hid_t mem_type(const TensorInfo& info) { return info.int16_codes ? H5T_NATIVE_INT16 : fmt_mem_type(info.fmt); }
+
 // Reads and validates the metadata of an open dataset (design.md §6: one clear line per problem).
 TensorInfo inspect(hid_t dset, const Where& w) {
   TensorInfo info;
@@ -391,7 +398,8 @@ TensorInfo inspect(hid_t dset, const Where& w) {
     const std::optional<Fmt> f = fmt_parse(*format);
     if (!f) w.fail("unknown format '" + *format + "' (known: f32, bf16, e4m3fn, e5m2, e2m1x2, ue8m0, i32, i64)");
     info.fmt = *f;
-    if (!h5_type_matches(type, info.fmt))
+    info.int16_codes = info.fmt == Fmt::bf16 && is_int16(type);
+    if (!h5_type_matches(type, info.fmt) && !info.int16_codes)
       w.fail("format attribute says '" + *format + "' but the dataset is stored as " + h5_type_name(type) + " (" +
              *format + " is stored as " + fmt_storage_name(info.fmt) + ")");
   } else {
@@ -399,10 +407,11 @@ TensorInfo inspect(hid_t dset, const Where& w) {
     if (h5_type_matches(type, Fmt::f32)) info.fmt = Fmt::f32;
     else if (h5_type_matches(type, Fmt::i32)) info.fmt = Fmt::i32;
     else if (h5_type_matches(type, Fmt::i64)) info.fmt = Fmt::i64;
+    else if (h5_type_matches(type, Fmt::bf16) || is_int16(type)) info.fmt = Fmt::bf16, info.int16_codes = is_int16(type);
     else
       w.fail("no 'format' attribute and the dataset is stored as " + h5_type_name(type) +
-             "; only float32, int32 and int64 datasets may omit it (set format to one of f32, bf16, e4m3fn, "
-             "e5m2, e2m1x2, ue8m0, i32, i64)");
+             "; only float32, int32, int64 and 16-bit integer (bf16 codes) datasets may omit it (set format to one "
+             "of f32, bf16, e4m3fn, e5m2, e2m1x2, ue8m0, i32, i64)");
   }
 
   const std::optional<std::vector<int64_t>> logical = read_i64s_attr(dset, "logical_shape", w);
@@ -466,7 +475,7 @@ Tensor H5Reader::read(const std::string& dataset, std::optional<Fmt> expect, Ten
   if (expect && *expect != info.fmt)
     w.fail(std::string("expected format ") + fmt_name(*expect) + " but the dataset is " + fmt_name(info.fmt));
   Tensor t = allocate(info.fmt, info.shape, w);
-  if (!t.data.empty() && H5Dread(dset, fmt_mem_type(info.fmt), H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data.data()) < 0)
+  if (!t.data.empty() && H5Dread(dset, mem_type(info), H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data.data()) < 0)
     w.fail("cannot read data (HDF5: " + hdf5_error_text() + ")");
   if (attrs) *attrs = info.attrs;
   return t;
@@ -493,7 +502,7 @@ Tensor H5Reader::read_rows(const std::string& dataset, int64_t row0, int64_t nro
   Hid fspace(H5Dget_space(dset), H5Sclose);
   Hid mspace(H5Screate_simple(int(count.size()), count.data(), nullptr), H5Sclose);
   if (H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr) < 0 ||
-      H5Dread(dset, fmt_mem_type(info.fmt), mspace, fspace, H5P_DEFAULT, t.data.data()) < 0)
+      H5Dread(dset, mem_type(info), mspace, fspace, H5P_DEFAULT, t.data.data()) < 0)
     w.fail("cannot read rows (HDF5: " + hdf5_error_text() + ")");
   if (packed && nrows % 2 != 0) t.data.back() &= 0x0F;  // the high nibble belongs to the next row
   return t;

@@ -135,6 +135,9 @@ std::vector<NamedTensor> op_run_to_file(const OpSpec& op, const std::optional<st
     w.set_root_attr("inputs", *inputs_path);
   else
     w.set_root_attr("seed", int64_t(seed));
+  std::string output_paths;  // so the comparator can report the op's outputs apart from its copied inputs
+  for (const NamedTensor& nt : outputs) output_paths += (output_paths.empty() ? "/" : ",/") + nt.name;
+  w.set_root_attr(kAttrOutputs, output_paths);
   // Inputs first (so the file replays with --inputs), then outputs, each in declared order.
   for (const NamedTensor& nt : in.consumed()) {
     TensorAttrs attrs = nt.attrs;

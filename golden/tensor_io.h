@@ -51,7 +51,8 @@ struct TensorInfo {
   TensorAttrs attrs;
   int64_t stored_bytes = 0;
   std::string sha256;  // hex from the `sha256` attribute; empty when the dataset has none
-  bool has_format_attr = true;  // false: a plain float32/int32/int64 dataset taken as f32/i32/i64
+  bool has_format_attr = true;  // false: a plain float32/int32/int64 dataset taken as f32/i32/i64, 16-bit integers as bf16
+  bool int16_codes = false;     // bf16 codes stored as signed 16-bit integers (torch's view(torch.int16)): same bits
 };
 
 // ---------------------------------------------------------------------------------------------

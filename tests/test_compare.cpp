@@ -19,6 +19,8 @@
 
 #include "compare/compare.h"
 #include "compare/report.h"
+#include "compare/report_common.h"
+#include "golden/file_meta.h"
 #include "golden/golden_schema.h"
 #include "reference/formats.h"
 #include "tests/support/temp_dir.h"
@@ -526,6 +528,363 @@ TEST_F(Compare, PolicyReasonIsPrinted) {
 }
 
 // =============================================================================================
+// Bit-equal shares, roles, unmatched policy rules, the ties budget on quantized tensors
+// =============================================================================================
+
+namespace {
+// An op-like file (what `v4oracle op` writes): input /a copied verbatim into the candidate, output /c.
+// The candidate's /c differs from the golden's by +1 ulp at the `bumped` flat indices.
+void write_op_file(const std::string& file, const std::vector<int64_t>& bumped) {
+  Tensor a = Tensor::make(Fmt::f32, {10, 10}), c = Tensor::make(Fmt::f32, {3, 4});
+  for (int64_t i = 0; i < a.numel(); ++i) a.as<float>()[i] = 0.25f * float(i) - 7.0f;
+  for (int64_t i = 0; i < c.numel(); ++i) c.as<float>()[i] = 1.5f + float(i);
+  for (int64_t i : bumped) c.as<float>()[i] = f32_from_bits(f32_bits(c.as<float>()[i]) + 1);
+  H5Writer w(file);
+  write_file_meta(w, "op", "test_op");
+  w.set_root_attr(kAttrOutputs, "/c");
+  w.write("/a", a);
+  w.write("/c", c);
+  w.commit();
+}
+}  // namespace
+
+TEST_F(Compare, BitEqualIsNeverClaimedWhenElementsDifferAndInputsAreApart) {
+  write_op_file(path("op_g.h5"), {});
+  write_op_file(path("op_c.h5"), {1, 5, 11});  // 3 of the 12 output elements, 1 ulp each
+  CompareOptions o;
+  o.policy = Policy(budget_parse("ulp:1"));
+  const CompareResult r = compare_files(path("op_g.h5"), path("op_c.h5"), o);
+  ASSERT_TRUE(r.pass());
+  ASSERT_EQ(r.tensors.size(), 2u);
+  EXPECT_EQ(r.tensors[0].role, kRoleInput);
+  EXPECT_EQ(r.tensors[1].role, kRoleOutput);
+  const std::string line = report_summary_line(r);
+  // 9 of 12 output elements are bit-equal: 75%; the 100 copied input elements are reported apart.
+  EXPECT_NE(line.find("outputs: 12 elements in 1 tensor, 75.0000% bit-equal; inputs: 100 elements in 1 tensor, 100% bit-equal"),
+            std::string::npos) << line;
+  const std::string text = report_text(r);
+  EXPECT_NE(text.find("/c (output): 3 of 12 elements differ, 75.0000% bit-equal, max 1 ulp (f32) [ulp:1"), std::string::npos)
+      << text;
+  // One differing element in ten million is not "100.0000%": the share is floored, never rounded up.
+  EXPECT_EQ(bit_equal_pct(9999999, 10000000), "99.9999%");
+  EXPECT_EQ(bit_equal_pct(99999999, 100000000), "99.9999%");
+  EXPECT_EQ(bit_equal_pct(7, 7), "100%");
+  EXPECT_EQ(bit_equal_pct(2, 3), "66.6666%");
+}
+
+TEST_F(Compare, PolicyRuleMatchingNoDatasetWarnsAndFailsUnderStrict) {
+  const std::string c = candidate([](Model&) {});
+  Policy p;
+  p.add_rule({"/layers/*/ffn/h", budget_parse("ulp:4"), "leading slash", 1});
+  p.add_rule({"layers/*/ffn/h", budget_parse("ulp:4"), "fine", 2});
+  CompareOptions o;
+  o.policy = p;
+  const CompareResult r = compare_files(golden_, c, o);
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_NE(r.warnings[0].find("policy rule '/layers/*/ffn/h ulp:4' matches no dataset of the golden"), std::string::npos)
+      << r.warnings[0];
+  EXPECT_NE(r.warnings[0].find("write 'layers/*/ffn/h'"), std::string::npos) << r.warnings[0];
+  EXPECT_NE(report_text(r).find("warning:"), std::string::npos);
+  o.strict = true;
+  try {
+    compare_files(golden_, c, o);
+    ADD_FAILURE() << "no error under strict";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.dataset, "line 1");
+    EXPECT_NE(e.problem.find("--strict"), std::string::npos) << e.problem;
+  }
+}
+
+TEST_F(Compare, TiesBudgetAllowsExactlyTheRoundingTieFlipsOfQuantizedTensors) {
+  Policy ties;
+  ties.add_rule({"layers/*/act_quant/q", budget_parse("ties"), "rounding ties are free", 1});
+  // [0, 130] sits on the e4m3 midpoint 2.125 (make_model): the other neighbour is a pure tie flip.
+  const std::string tie = candidate([](Model& m) { item(m, "/layers/0/act_quant/q").t.as<uint8_t>()[130] = 0x41; }, "tie.h5");
+  const CompareResult r = run(tie, ties);
+  EXPECT_TRUE(r.pass()) << report_summary_line(r);
+  EXPECT_FALSE(run(tie).pass());  // bitwise still fails it
+  // A flip that is not on a tie fails the same budget, alongside the tie flip.
+  const std::string both = candidate([](Model& m) {
+    uint8_t* q = item(m, "/layers/0/act_quant/q").t.as<uint8_t>();
+    q[130] = 0x41;
+    q[3] ^= 0x01;
+  }, "both.h5");
+  const CompareResult r2 = run(both, ties);
+  ASSERT_FALSE(r2.pass());
+  const TensorResult& t = verdict_tensor(r2);
+  EXPECT_EQ(t.path, "/layers/0/act_quant/q");
+  EXPECT_NE(t.why.find("ties: 1 of 2 code flips not on a rounding tie"), std::string::npos) << t.why;
+}
+
+// =============================================================================================
+// Candidates as kernels and frameworks produce them: output-only, plain h5py, other names, f32 for bf16
+// =============================================================================================
+
+namespace {
+bool have_h5py() { return std::system("/usr/bin/python3 -c 'import h5py, numpy' >/dev/null 2>&1") == 0; }
+// Runs a Python script; "" on success, else its output.
+std::string python(const std::string& dir, const std::string& script) {
+  const std::string py = dir + "/s.py", out = dir + "/s.out";
+  std::ofstream(py) << script;
+  const int rc = std::system(("/usr/bin/python3 " + py + " >" + out + " 2>&1").c_str());
+  std::ifstream f(out);
+  const std::string s((std::istreambuf_iterator<char>(f)), {});
+  return rc == 0 ? "" : "python failed: " + s;
+}
+}  // namespace
+
+TEST_F(Compare, OutputOnlyPlainH5pyCandidateComparesItsDatasets) {
+  if (!have_h5py()) GTEST_SKIP() << "python3 with h5py and numpy absent";
+  write_op_file(path("op_g.h5"), {});
+  // What a kernel developer dumps: only the output, float32, no v4oracle attributes at all. The values
+  // are the golden's (1.5 + i), rebuilt here; element 7 is 1 ulp above (nextafter).
+  ASSERT_EQ(python(dir_.string(),
+                   "import h5py, numpy as np\n"
+                   "c = (1.5 + np.arange(12, dtype=np.float32)).reshape(3, 4)\n"
+                   "with h5py.File('" + path("plain.h5") + "', 'w') as f: f['c'] = c\n"
+                   "c.reshape(-1)[7] = np.nextafter(c.reshape(-1)[7], np.float32(np.inf))\n"
+                   "with h5py.File('" + path("plain_bad.h5") + "', 'w') as f: f['c'] = c\n"
+                   "with h5py.File('" + path("named.h5") + "', 'w') as f: f['model/out'] = c\n"),
+            "");
+  CompareOptions o;
+  const CompareResult r = compare_files(path("op_g.h5"), path("plain.h5"), o);
+  EXPECT_TRUE(r.pass()) << report_summary_line(r);
+  ASSERT_EQ(r.tensors.size(), 1u);
+  EXPECT_EQ(r.tensors[0].path, "/c");
+  EXPECT_EQ(r.not_in_candidate, std::vector<std::string>{"/a"});
+  EXPECT_EQ(r.candidate_meta.schema_version, 0);
+  EXPECT_NE(report_text(r).find("not in candidate: 1 golden dataset, not compared"), std::string::npos);
+  const CompareResult bad = compare_files(path("op_g.h5"), path("plain_bad.h5"), o);
+  ASSERT_FALSE(bad.pass());
+  EXPECT_EQ(verdict_tensor(bad).stats.first_diff.index, 7);
+  EXPECT_EQ(verdict_tensor(bad).stats.max_steps, 1u);
+  // --require-all restores the strict check.
+  o.require_all = true;
+  try {
+    compare_files(path("op_g.h5"), path("plain.h5"), o);
+    ADD_FAILURE() << "no error under require_all";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.dataset, "/a");
+    EXPECT_NE(e.problem.find("missing"), std::string::npos);
+  }
+  o.require_all = false;
+  // Another name: none of the golden's datasets without a map; with --map it compares (and fails at 7).
+  EXPECT_THROW(compare_files(path("op_g.h5"), path("named.h5"), o), InputError);
+  std::ofstream(path("map.txt")) << "# candidate  golden\nmodel/out  c\n";
+  o.name_map = load_name_map(path("map.txt"));
+  o.name_map_file = path("map.txt");
+  const CompareResult mapped = compare_files(path("op_g.h5"), path("named.h5"), o);
+  ASSERT_EQ(mapped.tensors.size(), 1u);
+  EXPECT_EQ(mapped.tensors[0].candidate_path, "/model/out");
+  EXPECT_EQ(mapped.tensors[0].stats.first_diff.index, 7);
+  std::ofstream(path("map.txt")) << "model/out  nope\n";
+  o.name_map = load_name_map(path("map.txt"));
+  EXPECT_THROW(compare_files(path("op_g.h5"), path("named.h5"), o), InputError);
+  std::ofstream(path("map.txt")) << "model/out\n";
+  EXPECT_THROW(load_name_map(path("map.txt")), InputError);
+  // A file that claims to be v4oracle's must still be right: a wrong magic is bad input.
+  ASSERT_EQ(python(dir_.string(), "import h5py, numpy as np\nwith h5py.File('" + path("wrong.h5") +
+                                      "', 'w') as f:\n  f.attrs['magic'] = 'other'\n  f['c'] = np.zeros((3, 4), np.float32)\n"),
+            "");
+  EXPECT_THROW(compare_files(path("op_g.h5"), path("wrong.h5"), o), InputError);
+}
+
+TEST_F(Compare, CandidateCastRoundsFloat32ToBf16ByRne) {
+  // Golden bf16 [4]: 1.0, 1 + 2^-6, 2.0, -3.0. The candidate's float32 values: 1 + 2^-8 (midpoint of
+  // 1.0 and 1 + 2^-7: RNE keeps the even 1.0), 1 + 3 * 2^-8 (midpoint of 1 + 2^-7 and 1 + 2^-6: even is
+  // 1 + 2^-6), 2.0 exactly, and -3 - 2^-6 (bf16 ulp at 3 is 2^-6: the next bf16 below -3, 1 ulp off).
+  Tensor gt = Tensor::make(Fmt::bf16, {4});
+  const float gv[4] = {1.0f, 1.0f + 0x1p-6f, 2.0f, -3.0f};
+  for (int i = 0; i < 4; ++i) gt.as<uint16_t>()[i] = uint16_t(f32_bits(gv[i]) >> 16);  // exact in bf16
+  Tensor ct = Tensor::make(Fmt::f32, {4});
+  const float cv[4] = {1.0f + 0x1p-8f, 1.0f + 3 * 0x1p-8f, 2.0f, -3.0f - 0x1p-6f};
+  for (int i = 0; i < 4; ++i) ct.as<float>()[i] = cv[i];
+  for (const auto& [file, t] : {std::pair{path("bg.h5"), &gt}, std::pair{path("fc.h5"), &ct}}) {
+    H5Writer w(file);
+    write_file_meta(w, "op", "cast_test");
+    w.write("/y", *t);
+    w.commit();
+  }
+  CompareOptions o;
+  try {
+    compare_files(path("bg.h5"), path("fc.h5"), o);
+    ADD_FAILURE() << "f32 vs bf16 accepted without --candidate-cast";
+  } catch (const InputError& e) {
+    EXPECT_NE(e.problem.find("--candidate-cast bf16"), std::string::npos) << e.problem;
+  }
+  o.candidate_cast = Fmt::bf16;
+  const CompareResult r = compare_files(path("bg.h5"), path("fc.h5"), o);
+  ASSERT_EQ(r.tensors.size(), 1u);
+  EXPECT_TRUE(r.tensors[0].cast);
+  EXPECT_EQ(r.tensors[0].stats.bit_equal, 3);
+  EXPECT_EQ(r.tensors[0].stats.first_diff.index, 3);
+  EXPECT_EQ(r.tensors[0].stats.max_steps, 1u);
+}
+
+// =============================================================================================
+// Metrics people use: allclose with a pass rate, cosine similarity, mean errors
+// =============================================================================================
+
+TEST_F(Compare, AllcloseBudgetPassRateCosineAndMeanErrors) {
+  // Golden /y = 1.5 + i (12 float32); the candidate moves [1] by +0.01 and [5] by +1.
+  std::vector<float> g(12), c(12);
+  for (int i = 0; i < 12; ++i) g[size_t(i)] = c[size_t(i)] = 1.5f + float(i);
+  c[1] += 0.01f;
+  c[5] += 1.0f;
+  for (const auto& [file, v] : {std::pair{path("cg.h5"), &g}, std::pair{path("cc.h5"), &c}}) {
+    Tensor t = Tensor::make(Fmt::f32, {3, 4});
+    std::copy(v->begin(), v->end(), t.as<float>());
+    H5Writer w(file);
+    write_file_meta(w, "op", "close_test");
+    w.write("/y", t);
+    w.commit();
+  }
+  const auto cmp = [&](const std::string& budget) {
+    CompareOptions o;
+    o.policy = Policy(budget_parse(budget));
+    return compare_files(path("cg.h5"), path("cc.h5"), o);
+  };
+  // rtol 0.005: [1] is within (0.01 <= 0.0125), [5] is not (1 > 0.0325): pass rate 11/12.
+  const CompareResult strict = cmp("close:0,0.005");
+  ASSERT_FALSE(strict.pass());
+  const TensorResult& t = verdict_tensor(strict);
+  EXPECT_EQ(t.stats.over_count, 1);
+  EXPECT_EQ(t.stats.first_over.index, 5);
+  EXPECT_NE(t.why.find("1 of 12 elements not within"), std::string::npos) << t.why;
+  EXPECT_TRUE(cmp("close:0,0.005,0.9").pass());    // 11/12 = 0.9167 >= 0.9
+  EXPECT_FALSE(cmp("close:0,0.005,0.95").pass());  // < 0.95
+  EXPECT_TRUE(cmp("close:1,0").pass());            // |d| <= 1 everywhere (1.0 exactly at [5])
+  EXPECT_FALSE(cmp("close:0.99,0").pass());
+  EXPECT_EQ(budget_parse("close:1e-5,1e-3,0.999").text(), "close:1e-05,0.001,0.999");
+  EXPECT_THROW(budget_parse("close:1e-5"), std::invalid_argument);
+  EXPECT_THROW(budget_parse("close:1e-5,1e-3,2"), std::invalid_argument);
+  // Mean abs/rel error and cosine similarity, recomputed in long double from the stored values.
+  long double sae = 0, sre = 0, ab = 0, aa = 0, bb = 0;
+  for (int i = 0; i < 12; ++i) {
+    const long double a = g[size_t(i)], b = c[size_t(i)], d = fabsl(a - b);
+    sae += d, sre += d / fabsl(a), ab += a * b, aa += a * a, bb += b * b;
+  }
+  // The comparator sums 12 terms in double in a fixed lane order: relative error below 12 * 2^-53;
+  // 1e-14 relative leaves room and would still catch any wrong term (each term is >= 1e-4 of the sum).
+  EXPECT_NEAR(t.stats.mean_abs_err(), double(sae / 12), 1e-14 * double(sae / 12));
+  EXPECT_NEAR(t.stats.mean_rel_err(), double(sre / 12), 1e-14 * double(sre / 12));
+  EXPECT_NEAR(t.stats.cosine(), double(ab / sqrtl(aa * bb)), 1e-14);
+  EXPECT_NE(report_text(strict).find("cosine similarity"), std::string::npos);
+}
+
+TEST_F(Compare, ErrorMedianAndP99AreWithinTheirBucketOfTheExactQuantile) {
+  // Golden 1.0 x 1000; candidate 1 + i 2^-20 (exact in f32): abs = rel errors i 2^-20, i = 0..999.
+  // Exact quantiles by rank ceil(q n) of the sorted errors: median rank 500 -> 499 2^-20, p99 rank 990
+  // -> 989 2^-20. Reported: the bucket's upper edge, at most 2^-7 above the exact value.
+  for (const bool cand : {false, true}) {
+    Tensor t = Tensor::make(Fmt::f32, {1000});
+    for (int i = 0; i < 1000; ++i) t.as<float>()[i] = cand ? 1.0f + float(i) * 0x1p-20f : 1.0f;
+    H5Writer w(path(cand ? "qc.h5" : "qg.h5"));
+    write_file_meta(w, "op", "quantile_test");
+    w.write("/e", t);
+    w.commit();
+  }
+  const TensorStats s = verdict_tensor(compare_files(path("qg.h5"), path("qc.h5"), CompareOptions{})).stats;
+  const double med = 499 * 0x1p-20, p99 = 989 * 0x1p-20;
+  for (const double v : {s.median_abs, s.median_rel}) {
+    EXPECT_GE(v, med);
+    EXPECT_LE(v, med * (1 + 0x1p-7));
+  }
+  for (const double v : {s.p99_abs, s.p99_rel}) {
+    EXPECT_GE(v, p99);
+    EXPECT_LE(v, p99 * (1 + 0x1p-7));
+  }
+}
+
+TEST_F(Compare, TopWorstElementsAreListedWithCoordinates) {
+  // 20 planted differences in /layers/2/ffn/h [33, 50]: flat index 7k moved by (k % 5) + 1 ulp (magnitude
+  // bits, so the sign never changes and the distance is exactly that many steps).
+  std::vector<std::pair<uint64_t, int64_t>> want;  // (steps, flat)
+  const std::string c = candidate([&](Model& m) {
+    float* h = item(m, "/layers/2/ffn/h").t.as<float>();
+    for (int k = 0; k < 20; ++k) {
+      h[7 * k] = f32_from_bits(f32_bits(h[7 * k]) + uint32_t(k % 5 + 1));
+      want.push_back({uint64_t(k % 5 + 1), 7 * k});
+    }
+  });
+  std::sort(want.begin(), want.end(), [](const auto& x, const auto& y) { return x.first != y.first ? x.first > y.first : x.second < y.second; });
+  want.resize(kTopN);
+  // Small chunks: the list is merged across ranges and sub-blocks, and must not depend on them.
+  for (const int64_t chunk : {int64_t(64) << 20, int64_t(100)}) {
+    const CompareResult r = run(c, Policy(), chunk);
+    const TensorResult& t = verdict_tensor(r);
+    ASSERT_EQ(t.stats.top.size(), kTopN);
+    for (size_t i = 0; i < kTopN; ++i) {
+      EXPECT_EQ(t.stats.top[i].steps, want[i].first) << i;
+      EXPECT_EQ(t.stats.top[i].index, want[i].second) << i;
+    }
+    EXPECT_EQ(t.top_text.size(), kTopN);
+    EXPECT_EQ(t.top_text[0].rfind(coords_text(t.shape, want[0].second) + ": golden", 0), 0u) << t.top_text[0];
+    EXPECT_NE(report_text(r).find("worst 10 elements (largest distance first):"), std::string::npos);
+  }
+}
+
+namespace {
+// An f32_gemm op file: a [2, 4], b [3, 4], c = a b^T [2, 3] (exact in f32: small integers and 1e4).
+// c[0, 0] = 1e4 + 1 - 1e4 = 1 with terms summing to 20001 in absolute value: heavy cancellation.
+// c[1, 2] = 1 + 2 + 3 + 4 = 10 with terms summing to 10: none. `delta` is added to the listed elements.
+void write_gemm_file(const std::string& file, const std::vector<std::pair<int64_t, float>>& delta) {
+  const float av[8] = {1e4f, 1, -1e4f, 0, 1, 2, 3, 4};
+  const float bv[12] = {1, 1, 1, 0, 0, 1, 0, 1, 1, 1, 1, 1};
+  Tensor a = Tensor::make(Fmt::f32, {2, 4}), b = Tensor::make(Fmt::f32, {3, 4}), c = Tensor::make(Fmt::f32, {2, 3});
+  std::copy(av, av + 8, a.as<float>());
+  std::copy(bv, bv + 12, b.as<float>());
+  for (int m = 0; m < 2; ++m)
+    for (int n = 0; n < 3; ++n) {
+      double sum = 0;
+      for (int k = 0; k < 4; ++k) sum += double(av[m * 4 + k]) * double(bv[n * 4 + k]);
+      c.as<float>()[m * 3 + n] = float(sum);
+    }
+  for (const auto& [i, d] : delta) c.as<float>()[i] += d;
+  H5Writer w(file);
+  write_file_meta(w, "op", "f32_gemm");
+  w.set_root_attr(kAttrOutputs, "/c");
+  w.write("/a", a);
+  w.write("/b", b);
+  w.write("/c", c);
+  w.commit();
+}
+}  // namespace
+
+TEST_F(Compare, GemmErrorsAreWeighedAgainstTheSumOfAbsoluteTerms) {
+  write_gemm_file(path("gg.h5"), {});
+  // Only c[0, 0] off, by 2^-12 (2048 f32 ulps of 1): the bound 2 K 2^-24 S + 2^-24 (|g| + |c|) =
+  // 8 2^-24 20001 + ~1.2e-7 = 9.5e-3 covers it; the same bound with |g| = 1 for S (6e-7) does not:
+  // cancellation.
+  write_gemm_file(path("gc1.h5"), {{0, 0x1p-12f}});
+  CompareResult r = compare_files(path("gg.h5"), path("gc1.h5"), CompareOptions{});
+  const TensorResult* t = &verdict_tensor(r);
+  ASSERT_EQ(t->terms.size(), 1u);
+  EXPECT_EQ(t->terms[0].abs_terms, 20001.0);
+  EXPECT_EQ(t->terms[0].err, 0x1p-12);
+  EXPECT_TRUE(t->terms[0].within);
+  EXPECT_TRUE(t->terms[0].cancellation);
+  EXPECT_NE(t->terms_text.find("catastrophic cancellation"), std::string::npos) << t->terms_text;
+  EXPECT_NE(report_text(r).find("dot-product terms: worst element [0, 0]"), std::string::npos);
+  // Also c[1, 2] off by 0.5 (its terms sum to 10; bound 8 2^-24 10 + 2^-24 20.5 = 6e-6): the worst
+  // element now, and not explained.
+  write_gemm_file(path("gc2.h5"), {{0, 0x1p-12f}, {5, 0.5f}});
+  r = compare_files(path("gg.h5"), path("gc2.h5"), CompareOptions{});
+  t = &verdict_tensor(r);
+  ASSERT_EQ(t->terms.size(), 2u);
+  EXPECT_EQ(t->terms[0].index, 5);
+  EXPECT_EQ(t->terms[0].abs_terms, 10.0);
+  EXPECT_FALSE(t->terms[0].within);
+  EXPECT_FALSE(t->terms[0].cancellation);
+  EXPECT_TRUE(t->terms[1].cancellation);
+  EXPECT_NE(t->terms_text.find("not explained by cancellation"), std::string::npos) << t->terms_text;
+  // Not a GEMM op file: no terms.
+  write_op_file(path("op_g.h5"), {});
+  write_op_file(path("op_c.h5"), {1});
+  EXPECT_TRUE(verdict_tensor(compare_files(path("op_g.h5"), path("op_c.h5"), CompareOptions{})).terms.empty());
+}
+
+// =============================================================================================
 // Teacher-forced and free-running runs side by side
 // =============================================================================================
 
@@ -600,8 +959,11 @@ TEST_F(Compare, BadInputIsAnInputErrorNamingFileAndDataset) {
     for (Item& i : m)
       if (i.path == "/layers/4/indexer/topk") i.links = {};
   }, "missing.h5");
-  EXPECT_EQ(input_error([&] { run(missing); }),
-            missing + ": /layers/4/indexer/scores: missing: the golden has this dataset (f32 [8, 64])");
+  CompareOptions all;
+  all.require_all = true;
+  EXPECT_EQ(input_error([&] { compare_files(golden_, missing, all); }),
+            missing + ": /layers/4/indexer/scores: missing: the golden has this dataset (f32 [8, 64]; --require-all)");
+  EXPECT_EQ(run(missing).not_in_candidate, std::vector<std::string>{"/layers/4/indexer/scores"});  // without: listed
 
   const std::string dtype = candidate([](Model& m) {
     Item& i = item(m, "/layers/3/ffn/h");
@@ -715,4 +1077,34 @@ TEST_F(Compare, CliExitStatusesAndNoPartialReports) {
   c = v4oracle("compare " + golden_ + " " + same + " --policy ulp:x", d);
   EXPECT_EQ(c.status, 2);
   EXPECT_NE(c.err.find("policy 'ulp:x'"), std::string::npos) << c.err;
+}
+
+TEST_F(Compare, CliMismatchesCsvListsEveryDifferingElement) {
+  write_op_file(path("op_g.h5"), {});
+  write_op_file(path("op_c.h5"), {1, 5, 11});
+  const std::string csv = path("m.csv");
+  Cli c = v4oracle("compare -q " + path("op_g.h5") + " " + path("op_c.h5") + " --policy ulp:1 --mismatches-csv " + csv,
+                   dir_.string());
+  EXPECT_EQ(c.status, 0) << c.err;
+  std::ifstream f(csv);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(f, l);) lines.push_back(l);
+  ASSERT_EQ(lines.size(), 4u);  // header + the 3 planted elements, in flat order
+  EXPECT_EQ(lines[0], "run,path,index,coords,golden_bits,candidate_bits,golden_value,candidate_value,steps,abs_err,rel_err");
+  // [0, 1]: golden 2.5 (0x40200000), candidate one ulp above (2^-22 more), 1 step.
+  EXPECT_EQ(lines[1].rfind(",/c,1,\"[0, 1]\",0x40200000,0x40200001,2.5,2.50000024,1,", 0), 0u) << lines[1];
+  EXPECT_EQ(lines[2].rfind(",/c,5,\"[1, 1]\",", 0), 0u) << lines[2];
+  EXPECT_EQ(lines[3].rfind(",/c,11,\"[2, 3]\",", 0), 0u) << lines[3];
+  char want[64];
+  std::snprintf(want, sizeof want, ",%.17g,%.17g", 0x1p-22, 0x1p-22 / 2.5);
+  EXPECT_NE(lines[1].find(want), std::string::npos) << lines[1] << " vs " << want;
+}
+
+TEST_F(Compare, CliHelpShowsDefaultsExitStatusesAndAnExample) {
+  const Cli c = v4oracle("compare --help", dir_.string());
+  EXPECT_EQ(c.status, 0) << c.err;
+  EXPECT_NE(c.out.find("--policy TEXT=bitwise"), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find("[1 - 4096]=64"), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find("Exit status: 0 every compared tensor within policy; 1 divergence"), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find("Example: v4oracle compare golden.h5 cand.h5"), std::string::npos) << c.out;
 }

@@ -10,6 +10,7 @@
 
 #include "compare/compare.h"
 #include "compare/report.h"
+#include "golden/file_meta.h"
 #include "golden/golden_schema.h"
 #include "reference/formats.h"
 #include "tests/support/temp_dir.h"
@@ -70,7 +71,7 @@ TEST_F(CompareReport, JsonParsesAndCarriesTheVerdict) {
   const std::string out = run_python(
       "import json\n"
       "r = json.load(open('" + path("r.json") + "'))\n"
-      "assert r['schema'] == 'v4oracle-compare-report' and r['version'] == 1\n"
+      "assert r['schema'] == 'v4oracle-compare-report' and r['version'] == 2\n"
       "assert r['result'] == 'diverged' and r['exit_code'] == 1\n"
       "v = r['verdict']\n"
       "assert v['path'] == '/layers/3/attn/out', v\n"
@@ -80,6 +81,36 @@ TEST_F(CompareReport, JsonParsesAndCarriesTheVerdict) {
       "assert [l['tensors_failed'] for l in r['layers']] == [0, 0, 0, 2, 1, 1, 1, 1]\n"
       "t = [t for t in r['tensors'] if t['path'] == '/layers/7/ffn/y'][0]\n"
       "assert t['max_steps'] == 5 and t['steps_unit'] == 'ulp (bf16)' and sum(t['steps_hist']) == 2048\n"
+      "print('ok')\n",
+      dir_.string());
+  EXPECT_EQ(out, "ok\n");
+}
+
+TEST_F(CompareReport, JsonValuesAreNumbersAndAbsentMetadataIsNull) {
+  if (!have_python()) GTEST_SKIP() << "/usr/bin/python3 absent";
+  // A candidate carrying only the two required root attributes: kind, name and generator are absent.
+  {
+    H5Reader g(path("c.h5"));
+    H5Writer w(path("bare.h5"));
+    w.set_root_attr(kAttrMagic, kMagic);
+    w.set_root_attr(kAttrSchemaVersion, kSchemaVersion);
+    for (const std::string& ds : g.datasets()) w.write(ds, g.read(ds));
+    w.commit();
+  }
+  report_write_atomic(path("r.json"), report_json(compare_files(path("g.h5"), path("bare.h5"), CompareOptions{})));
+  const std::string out = run_python(
+      "import json\n"
+      "r = json.load(open('" + path("r.json") + "'))\n"
+      "f = r['verdict']['first']\n"
+      "assert type(f['golden_value']) is float and type(f['candidate_value']) is float, f\n"
+      "assert f['golden_value'] != f['candidate_value'], f\n"
+      "c = r['candidate']\n"
+      "assert c['kind'] is None and c['name'] is None and c['generator_version'] is None, c\n"
+      "assert c['generator_commit'] is None and c['seed'] is None and c['schema_version'] == 1, c\n"
+      "assert r['golden']['kind'] == 'golden' and r['policy']['file'] is None\n"
+      "ok = [t for t in r['tensors'] if t['pass']][0]\n"
+      "assert ok['why'] is None and ok['role'] == 'output', ok\n"
+      "assert r['roles']['outputs']['tensors'] == 24 and r['roles']['inputs']['tensors'] == 0\n"
       "print('ok')\n",
       dir_.string());
   EXPECT_EQ(out, "ok\n");

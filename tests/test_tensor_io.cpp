@@ -687,6 +687,32 @@ TEST_F(TensorIo, BadFilesAreInputErrors) {
   EXPECT_EQ(msg.find('\n'), std::string::npos);
 }
 
+TEST_F(TensorIo, Int16StoredBf16CodesReadAsTheSameBits) {
+  // torch's tensor.view(torch.int16) of bf16 [-1.0, 1.0, NaN]: codes 0xBF80, 0x3F80, 0xFFFF as int16.
+  const std::string p = path("i16.h5");
+  const int16_t codes[3] = {int16_t(-16512), int16_t(0x3F80), int16_t(-1)};
+  {
+    RawFile f(p);
+    for (const bool with_format : {true, false}) {
+      hid_t d = f.dataset(with_format ? "/fmt" : "/plain", H5T_STD_I16LE, {3});
+      if (with_format) raw_str_attr(d, "format", "bf16");
+      ASSERT_GE(H5Dwrite(d, H5T_NATIVE_INT16, H5S_ALL, H5S_ALL, H5P_DEFAULT, codes), 0);
+      H5Dclose(d);
+    }
+  }
+  H5Reader r(p);
+  for (const char* ds : {"/fmt", "/plain"}) {
+    const TensorInfo info = r.info(ds);
+    EXPECT_EQ(info.fmt, Fmt::bf16) << ds;
+    EXPECT_TRUE(info.int16_codes) << ds;
+    const Tensor t = r.read(ds);  // negative int16 must not be clipped by a conversion to uint16
+    EXPECT_EQ(t.as<uint16_t>()[0], 0xBF80) << ds;
+    EXPECT_EQ(t.as<uint16_t>()[1], 0x3F80) << ds;
+    EXPECT_EQ(t.as<uint16_t>()[2], 0xFFFF) << ds;
+    EXPECT_EQ(r.read_rows(ds, 0, 1).as<uint16_t>()[0], 0xBF80) << ds;
+  }
+}
+
 TEST_F(TensorIo, BadDatasetsAreInputErrors) {
   const std::string p = path("bad.h5");
   {
@@ -740,9 +766,9 @@ TEST_F(TensorIo, BadDatasetsAreInputErrors) {
                 "(bf16 is stored as uint16)");
   EXPECT_EQ(err("/f64"), p + ": /f64: format attribute says 'f32' but the dataset is stored as float64 (f32 is stored as float32)");
   EXPECT_EQ(err("/i8"), p + ": /i8: format attribute says 'e4m3fn' but the dataset is stored as int8 (e4m3fn is stored as uint8)");
-  EXPECT_EQ(err("/i16"), p + ": /i16: format attribute says 'bf16' but the dataset is stored as int16 (bf16 is stored as uint16)");
-  const std::string omit = "; only float32, int32 and int64 datasets may omit it (set format to one of f32, bf16, e4m3fn, e5m2, "
-                           "e2m1x2, ue8m0, i32, i64)";
+  EXPECT_EQ(err("/i16"), "<no exception>");  // bf16 codes dumped as int16 are accepted (Int16StoredBf16Codes)
+  const std::string omit = "; only float32, int32, int64 and 16-bit integer (bf16 codes) datasets may omit it (set format "
+                           "to one of f32, bf16, e4m3fn, e5m2, e2m1x2, ue8m0, i32, i64)";
   EXPECT_EQ(err("/u8_noformat"), p + ": /u8_noformat: no 'format' attribute and the dataset is stored as uint8" + omit);
   EXPECT_EQ(err("/f64_noformat"), p + ": /f64_noformat: no 'format' attribute and the dataset is stored as float64" + omit);
   EXPECT_EQ(err("/fp16"), p + ": /fp16: unknown format 'fp16' (known: f32, bf16, e4m3fn, e5m2, e2m1x2, ue8m0, i32, i64)");
