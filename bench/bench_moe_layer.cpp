@@ -22,28 +22,15 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "reference/blocks.h"
 #include "reference/moe_layer.h"
 #include "reference/weights.h"
 
 using namespace v4;
 
-namespace {
-
-double peak_rss_mib() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return double(u.ru_maxrss) / 1024.0;  // Linux: KiB
-}
-
-std::vector<int> parse_list(const std::string& s) {
-  std::vector<int> v;
-  std::stringstream ss(s);
-  for (std::string t; std::getline(ss, t, ',');) v.push_back(std::atoi(t.c_str()));
-  return v;
-}
-
-}  // namespace
+using v4::bench::parse_list;
+using v4::bench::peak_rss_mib;
 
 int main(int argc, char** argv) {
   int64_t T = 512, E = 256, d = 4096, I = 2048;

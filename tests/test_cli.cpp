@@ -14,6 +14,7 @@
 
 #include "golden/file_meta.h"
 #include "golden/tensor_io.h"
+#include "tests/support/cli_run.h"
 #include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
@@ -22,26 +23,12 @@ using namespace v4::golden;
 
 namespace {
 
-struct CliRun {
-  int status;
-  std::string out, err;
-};
+using v4::test::CliRun;
+using v4::test::slurp;
 
 class Cli : public v4::test::TempDirTest {
  protected:
-  void SetUp() override {
-    const char* bin = std::getenv("V4ORACLE_BIN");
-    bin_ = bin ? bin : V4ORACLE_BINARY_DIR "/cli/v4oracle";
-  }
-  CliRun run(const std::string& args) const {
-    const std::string o = path("stdout.txt"), e = path("stderr.txt");
-    const int rc = std::system((bin_ + " " + args + " >" + o + " 2>" + e).c_str());
-    return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(o), slurp(e)};
-  }
-  static std::string slurp(const std::string& p) {
-    std::ifstream f(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(f), {}};
-  }
+  CliRun run(const std::string& args) const { return v4::test::run_cli(args, dir_); }
   // Expect status 2, a single stderr line containing every fragment, and no file at `out`.
   void expect_bad(const std::string& args, std::initializer_list<std::string> fragments, const std::string& out) {
     const CliRun r = run(args);
@@ -55,7 +42,6 @@ class Cli : public v4::test::TempDirTest {
       EXPECT_EQ(entry.path().string().find(".v4tmp-"), std::string::npos) << "left a temp file: " << entry.path();
   }
 
-  std::string bin_;
 };
 
 }  // namespace

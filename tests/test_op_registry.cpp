@@ -14,6 +14,7 @@
 
 #include "golden/ops.h"
 #include "golden/tensor_io.h"
+#include "tests/support/cli_run.h"
 #include "tests/support/temp_dir.h"
 
 using namespace v4;
@@ -22,26 +23,17 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), {}};
-}
+using v4::test::slurp;
 
 class OpRegistry : public v4::test::TempDirTest {
  protected:
-  void SetUp() override {
-    const char* bin = std::getenv("V4ORACLE_BIN");
-    bin_ = bin ? bin : std::string(V4ORACLE_BINARY_DIR) + "/cli/v4oracle";
+  // Runs the CLI; returns the exit status, stdout and stderr in *out and *err.
+  int run(const std::string& args, std::string* out = nullptr, std::string* err = nullptr) const {
+    const v4::test::CliRun r = v4::test::run_cli(args, dir_);
+    if (out) *out = r.out;
+    if (err) *err = r.err;
+    return r.status;
   }
-  // Runs the CLI; returns the exit status, stderr in *err.
-  int run(const std::string& args, std::string* out = nullptr, std::string* err = nullptr) {
-    const fs::path o = dir_ / "stdout.txt", e = dir_ / "stderr.txt";
-    const int rc = std::system((bin_ + " " + args + " >" + o.string() + " 2>" + e.string()).c_str());
-    if (out) *out = slurp(o);
-    if (err) *err = slurp(e);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-  }
-  std::string bin_;
 };
 
 }  // namespace

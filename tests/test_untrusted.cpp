@@ -18,6 +18,7 @@
 #include "golden/h5_util.h"
 #include "golden/output_file.h"
 #include "golden/tensor_io.h"
+#include "tests/support/cli_run.h"
 #include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
@@ -26,16 +27,8 @@ using namespace v4::golden;
 
 namespace {
 
-struct CliRun {
-  int status;
-  std::string out, err;
-  double seconds;
-};
-
-std::string slurp(const std::string& p) {
-  std::ifstream f(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), {}};
-}
+using v4::test::CliRun;
+using v4::test::slurp;
 
 bool is_temp_name(const std::string& name) {
   return name.find(".v4tmp-") != std::string::npos || name.find(".tmp.") != std::string::npos;
@@ -43,18 +36,9 @@ bool is_temp_name(const std::string& name) {
 
 class Untrusted : public v4::test::TempDirTest {
  protected:
-  void SetUp() override {
-    const char* bin = std::getenv("V4ORACLE_BIN");
-    bin_ = bin ? bin : V4ORACLE_BINARY_DIR "/cli/v4oracle";
-  }
   // `prefix` goes before the binary (e.g. "ulimit -f 4;"); stdout/stderr are captured outside dir_'s listing.
   CliRun run(const std::string& args, const std::string& prefix = "") const {
-    const std::string o = cap_.path("stdout.txt"), e = cap_.path("stderr.txt");
-    const auto t0 = std::chrono::steady_clock::now();
-    const std::string cmd = prefix + " " + bin_ + " " + args + " >" + o + " 2>" + e;
-    const int rc = std::system(("bash -c '" + cmd + "'").c_str());
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(o), slurp(e), s};
+    return v4::test::run_cli(args, cap_.dir(), prefix);
   }
   static int lines(const std::string& s) { return int(std::count(s.begin(), s.end(), '\n')); }
   void expect_no_temps(const fs::path& d) const {
@@ -67,7 +51,6 @@ class Untrusted : public v4::test::TempDirTest {
     return p;
   }
 
-  std::string bin_;
   v4::test::TempDir cap_;  // captured stdout/stderr, kept apart from the directory under test
 };
 
