@@ -60,6 +60,12 @@ int32_t OpInputs::get_i32_scalar(const std::string& name) const {
   return t.as<int32_t>()[0];
 }
 
+bool OpInputs::get_switch(const std::string& name) const {
+  const int32_t v = get_i32_scalar(name);
+  if (v != 0 && v != 1) fail(name, "must be 0 or 1, found " + std::to_string(v));
+  return v == 1;
+}
+
 // Every stem's registration function, declared and concatenated from the one list.
 #define V4_DECLARE_OPS(stem) std::vector<OpSpec> ops_##stem();
 V4_OP_STEMS(V4_DECLARE_OPS)

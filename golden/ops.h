@@ -46,6 +46,7 @@ class OpInputs {
   // The value of a rank-0 parameter dataset (a hyperparameter, a switch).
   float get_f32_scalar(const std::string& name) const;
   int32_t get_i32_scalar(const std::string& name) const;
+  bool get_switch(const std::string& name) const;  // an i32 scalar that must be 0 or 1
 
  private:
   std::string origin_;

@@ -14,10 +14,8 @@ OpSpec act_quant_op() {
   op.summary = "x bf16 [.., n] -> q e4m3fn [.., n], s ue8m0 [.., n/block], y bf16 (simulation form); param block (128 or 64)";
   op.defaults = {{"rows", 4}, {"n", 512}, {"block", 128}};
   op.make_inputs = [](uint64_t seed, const ShapeParams& p) {
-    Tensor block = Tensor::make(Fmt::i32, {});
-    block.as<int32_t>()[0] = int32_t(param(p, "block"));
     return std::vector<NamedTensor>{{"x", random_bf16(seed, "x", {param(p, "rows"), param(p, "n")})},
-                                    {"block", std::move(block)}};
+                                    {"block", scalar_i32(int32_t(param(p, "block")))}};
   };
   op.run = [](const OpInputs& in, Recipe) {
     const Tensor& x = in.get("x", Fmt::bf16);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "golden/ops.h"
+#include "reference/random_tensor.h"
 #include "reference/attention_layer.h"
 #include "reference/blocks.h"
 #include "reference/formats.h"
@@ -42,12 +43,6 @@ inline Tensor f32_uniform(uint64_t seed, const std::string& name, std::vector<in
     const float v = uniform_value(seed, s, uint64_t(i), sigma, mean);
     t.as<float>()[i] = bf16_values ? bf16_round(v) : v;
   }
-  return t;
-}
-
-inline Tensor i32_scalar(int64_t v) {
-  Tensor t = Tensor::make(Fmt::i32, {});
-  t.as<int32_t>()[0] = int32_t(v);
   return t;
 }
 
@@ -119,21 +114,6 @@ inline std::vector<NamedTensor> in_reading_order(std::vector<NamedTensor> v, con
 }
 
 // ---- Reading ----
-inline int64_t scalar_i32_in(const OpInputs& in, const std::string& name) {
-  const Tensor& t = in.get(name, Fmt::i32);
-  if (t.numel() != 1) in.fail(name, "expected an int32 scalar");
-  return t.as<int32_t>()[0];
-}
-inline float scalar_f32_in(const OpInputs& in, const std::string& name) {
-  const Tensor& t = in.get(name, Fmt::f32);
-  if (t.numel() != 1) in.fail(name, "expected an f32 scalar");
-  return t.as<float>()[0];
-}
-inline bool switch_in(const OpInputs& in, const std::string& name) {
-  const int64_t v = scalar_i32_in(in, name);
-  if (v != 0 && v != 1) in.fail(name, "a switch must be 0 or 1");
-  return v == 1;
-}
 // f32 vector [n] (n < 0: any length; returns it through *n_out).
 inline const float* f32_vec_in(const OpInputs& in, const std::string& name, int64_t n) {
   const Tensor& t = in.get(name, Fmt::f32);

@@ -43,8 +43,8 @@ OpSpec attention_op(const char* name, int64_t ratio) {
       v.push_back({"idx_comp_norm", ai::f32_uniform(seed, "idx_comp_norm", {cI}, 0.1f, 1.0f)});
     }
     ai::push_rope_table(v, ratio, T);
-    for (const char* k : {"win", "topk", "prefill", "quant", "kv_fp8_sim", "index_fp4_sim"}) v.push_back({k, ai::i32_scalar(param(p, k))});
-    v.push_back({"ratio", ai::i32_scalar(ratio)});
+    for (const char* k : {"win", "topk", "prefill", "quant", "kv_fp8_sim", "index_fp4_sim"}) v.push_back({k, scalar_i32(param(p, k))});
+    v.push_back({"ratio", scalar_i32(ratio)});
     return ai::in_reading_order(std::move(v), {"x", "ratio", "win", "topk", "quant", "kv_fp8_sim", "index_fp4_sim", "prefill", "q_norm", "kv_norm", "attn_sink", "wq_a", "wq_a_scale", "wq_b", "wq_b_scale", "wkv", "wkv_scale", "wo_a", "wo_b", "wo_b_scale", "comp_wkv", "comp_wgate", "comp_ape", "comp_norm", "idx_weights_proj", "idx_comp_norm", "idx_wq_b", "idx_wq_b_scale", "idx_comp_wkv", "idx_comp_wgate", "idx_comp_ape", "cos", "sin"});
   };
   op.run = [](const OpInputs& in, Recipe rc) {
@@ -52,13 +52,13 @@ OpSpec attention_op(const char* name, int64_t ratio) {
     const int64_t T = x.shape[0], d = x.shape[1];
     AttentionConfig cfg{};
     cfg.d = d;
-    cfg.ratio = ai::scalar_i32_in(in, "ratio");
-    cfg.win = ai::scalar_i32_in(in, "win");
-    cfg.topk = ai::scalar_i32_in(in, "topk");
-    cfg.quant = ai::switch_in(in, "quant");
-    cfg.kv_fp8_sim = ai::switch_in(in, "kv_fp8_sim");
-    cfg.index_fp4_sim = ai::switch_in(in, "index_fp4_sim");
-    const int64_t S = ai::scalar_i32_in(in, "prefill");
+    cfg.ratio = in.get_i32_scalar("ratio");
+    cfg.win = in.get_i32_scalar("win");
+    cfg.topk = in.get_i32_scalar("topk");
+    cfg.quant = in.get_switch("quant");
+    cfg.kv_fp8_sim = in.get_switch("kv_fp8_sim");
+    cfg.index_fp4_sim = in.get_switch("index_fp4_sim");
+    const int64_t S = in.get_i32_scalar("prefill");
     if (cfg.ratio < 0) in.fail("ratio", "negative");
     if (cfg.win <= 0) in.fail("win", "must be positive");
     if (S < 1 || S > T) in.fail("prefill", "must be in [1, T]");

@@ -29,8 +29,8 @@ OpSpec compressor_op(bool csa) {
                                {"ape", ai::f32_uniform(seed, "ape", {r, w}, 0.5f)},
                                {"norm", ai::f32_uniform(seed, "norm", {c}, 0.1f, 1.0f)}};
     ai::push_rope_table(v, r, s);
-    v.push_back({"sim", ai::i32_scalar(param(p, "sim"))});
-    if (csa) v.push_back({"rotate", ai::i32_scalar(param(p, "rotate"))});
+    v.push_back({"sim", scalar_i32(param(p, "sim"))});
+    if (csa) v.push_back({"rotate", scalar_i32(param(p, "rotate"))});
     return ai::in_reading_order(std::move(v), {"x", "norm", "wkv", "wgate", "ape", "cos", "sin", "sim", "rotate"});
   };
   op.run = [csa](const OpInputs& in, Recipe rc) {
@@ -43,7 +43,7 @@ OpSpec compressor_op(bool csa) {
     const Tensor& ape = ai::f32_mat_in(in, "ape", -1, w);
     const int64_t r = ape.shape[0];
     const RopeTable tab = ai::rope_table_in(in);
-    const bool sim = ai::switch_in(in, "sim"), rotate = csa && ai::switch_in(in, "rotate");
+    const bool sim = in.get_switch("sim"), rotate = csa && in.get_switch("rotate");
     if (r <= 0 || s < r) in.fail("x", "fewer tokens (" + std::to_string(s) + ") than the ratio " + std::to_string(r) + ": no entry");
     if (c <= 64 || (!rotate && (c - 64) % 64) || (rotate && (c & (c - 1))))
       in.fail("norm", "entry width " + std::to_string(c) + " must be 64 + a multiple of 64 (a power of two with rotate)");

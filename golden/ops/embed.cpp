@@ -28,7 +28,7 @@ std::vector<OpSpec> ops_embed() {
     in.require_rank("ids", ids, 1);
     const int64_t V = table.shape[0], d = table.shape[1], T = ids.shape[0];
     if (V < 1 || d < 1) in.fail("table", "must be non-empty");
-    const int32_t n = scalar_i32_input(in, "n");
+    const int32_t n = in.get_i32_scalar("n");
     if (n < 1) in.fail("n", "must be >= 1");
     for (int64_t t = 0; t < T; ++t)
       if (ids.as<int32_t>()[t] < 0 || ids.as<int32_t>()[t] >= V)

@@ -34,7 +34,7 @@ std::vector<OpSpec> ops_expert_ffn() {
     in.require_dim("route_w", rw, 0, T, "one routing weight per token");
     const Fp4ExpertInputs w = read_fp4_expert(in, "", d);
     const float limit = scalar_f32_input(in, "swiglu_limit");
-    const bool quant = scalar_switch_input(in, "quant");
+    const bool quant = in.get_switch("quant");
     const int64_t I = w.I;
     ExpertOutputs out(T, d, I);
     ExpertTrace tr = out.trace();

@@ -24,9 +24,9 @@ std::vector<OpSpec> ops_indexer() {
     v.push_back({"comp_ape", ai::f32_uniform(seed, "comp_ape", {4, 2 * hd}, 0.5f)});
     v.push_back({"comp_norm", ai::f32_uniform(seed, "comp_norm", {hd}, 0.1f, 1.0f)});
     ai::push_rope_table(v, 4, S);
-    v.push_back({"topk", ai::i32_scalar(param(p, "topk"))});
-    v.push_back({"quant", ai::i32_scalar(param(p, "quant"))});
-    v.push_back({"fp4_sim", ai::i32_scalar(param(p, "fp4_sim"))});
+    v.push_back({"topk", scalar_i32(param(p, "topk"))});
+    v.push_back({"quant", scalar_i32(param(p, "quant"))});
+    v.push_back({"fp4_sim", scalar_i32(param(p, "fp4_sim"))});
     return ai::in_reading_order(std::move(v), {"x", "qr", "weights_proj", "comp_norm", "wq_b", "wq_b_scale", "comp_wkv", "comp_wgate", "comp_ape", "cos", "sin", "topk", "quant", "fp4_sim"});
   };
   op.run = [](const OpInputs& in, Recipe rc) {
@@ -45,10 +45,10 @@ std::vector<OpSpec> ops_indexer() {
     const Tensor& cape = ai::f32_mat_in(in, "comp_ape", 4, 2 * hd);
     const RopeTable tab = ai::rope_table_in(in);
     if (tab.positions < S) in.fail("cos", "the table must cover the S positions");
-    const int64_t topk = ai::scalar_i32_in(in, "topk");
+    const int64_t topk = in.get_i32_scalar("topk");
     if (topk <= 0) in.fail("topk", "must be positive");
     if (S < 4) in.fail("x", "fewer than 4 tokens: no compressed entry to select");
-    const IndexerConfig cfg{d, dc, nh, hd, topk, 4, ai::switch_in(in, "quant"), ai::switch_in(in, "fp4_sim")};
+    const IndexerConfig cfg{d, dc, nh, hd, topk, 4, in.get_switch("quant"), in.get_switch("fp4_sim")};
     const IndexerWeights W{wq_b, wp.as<uint16_t>(), {cwkv.as<float>(), cwg.as<float>(), cape.as<float>(), cnorm}};
     const int64_t n = S / 4, K = indexer_prefill_width(topk, S, 4);
     const CompressorConfig cc = cfg.compressor();

@@ -22,8 +22,8 @@ std::vector<OpSpec> ops_kv_proj() {
     for (int64_t t = 0; t < T; ++t) pos.as<int32_t>()[t] = int32_t(t);
     v.push_back({"pos", std::move(pos)});
     ai::push_rope_table(v, param(p, "ratio"), T);
-    v.push_back({"quant", ai::i32_scalar(param(p, "quant"))});
-    v.push_back({"kv_fp8_sim", ai::i32_scalar(param(p, "kv_fp8_sim"))});
+    v.push_back({"quant", scalar_i32(param(p, "quant"))});
+    v.push_back({"kv_fp8_sim", scalar_i32(param(p, "kv_fp8_sim"))});
     return ai::in_reading_order(std::move(v), {"x", "kv_norm", "wkv", "wkv_scale", "pos", "cos", "sin", "quant", "kv_fp8_sim"});
   };
   op.run = [](const OpInputs& in, Recipe rc) {
@@ -39,8 +39,8 @@ std::vector<OpSpec> ops_kv_proj() {
     const RopeTable tab = ai::rope_table_in(in);
     for (int64_t t = 0; t < T; ++t)
       if (pos.as<int32_t>()[t] < 0 || pos.as<int32_t>()[t] >= tab.positions) in.fail("pos", "position outside the table");
-    const bool quant = ai::switch_in(in, "quant");
-    const bool sim = ai::switch_in(in, "kv_fp8_sim");
+    const bool quant = in.get_switch("quant");
+    const bool sim = in.get_switch("kv_fp8_sim");
     Tensor kv = Tensor::make(Fmt::bf16, {T, c});
     kv_proj(x.as<uint16_t>(), T, w, kn, pos.as<int32_t>(), tab, rc, quant, sim, kv.as<uint16_t>());
     return std::vector<NamedTensor>{{"kv", std::move(kv)}};

@@ -29,7 +29,7 @@ std::vector<OpSpec> ops_mhc_pre() {
     in.require_rank("scale", scale, 1);
     in.require_dim("scale", scale, 0, 3, "(alpha_pre, alpha_post, alpha_res)");
     MhcShape s = m.shape;
-    s.iters = scalar_i32_input(in, "iters");
+    s.iters = in.get_i32_scalar("iters");
     if (s.iters < 1) in.fail("iters", "must be >= 1");
     s.norm_eps = scalar_f32_input(in, "norm_eps");
     s.hc_eps = scalar_f32_input(in, "hc_eps");

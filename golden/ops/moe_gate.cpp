@@ -48,7 +48,7 @@ std::vector<OpSpec> ops_moe_gate() {
     const Tensor& bias = in.get("bias", Fmt::f32);
     in.require_rank("bias", bias, 1);
     in.require_dim("bias", bias, 0, g.E, "one per expert");
-    const int32_t k = scalar_i32_input(in, "topk");
+    const int32_t k = in.get_i32_scalar("topk");
     if (k < 1 || k > g.E) in.fail("topk", "must be in 1..E");
     const float rs = scalar_f32_input(in, "route_scale");
     Tensor weights = Tensor::make(Fmt::f32, {g.T, int64_t(k)}), idx = Tensor::make(Fmt::i32, {g.T, int64_t(k)}),

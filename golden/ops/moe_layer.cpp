@@ -50,8 +50,8 @@ std::vector<OpSpec> ops_moe_layer() {
     const Tensor& ids = in.get("token_ids", Fmt::i32);
     in.require_rank("token_ids", ids, 1);
     in.require_dim("token_ids", ids, 0, T, "one id per token");
-    const bool hash = scalar_switch_input(in, "hash");
-    const int32_t k = scalar_i32_input(in, "topk");
+    const bool hash = in.get_switch("hash");
+    const int32_t k = in.get_i32_scalar("topk");
     const Tensor& gw = in.get("gate_w", Fmt::bf16);
     in.require_rank("gate_w", gw, 2);
     in.require_dim("gate_w", gw, 1, d, "d columns");
@@ -83,8 +83,8 @@ std::vector<OpSpec> ops_moe_layer() {
     cfg.I = ex.I;
     cfg.route_scale = scalar_f32_input(in, "route_scale");
     cfg.swiglu_limit = scalar_f32_input(in, "swiglu_limit");
-    cfg.shared_expert_clamp = scalar_switch_input(in, "shared_expert_clamp");
-    cfg.quant = scalar_switch_input(in, "quant");
+    cfg.shared_expert_clamp = in.get_switch("shared_expert_clamp");
+    cfg.quant = in.get_switch("quant");
     const ExpertFp4Weights w = ex.weights();
     const ExpertSource src = stored_experts(w.w1, w.s1, w.w3, w.s3, w.w2, w.s2, d, cfg.I);
     Tensor out = Tensor::make(Fmt::bf16, {T, d}), weights = Tensor::make(Fmt::f32, {T, int64_t(k)}),

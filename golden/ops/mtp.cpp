@@ -90,19 +90,19 @@ std::vector<OpSpec> ops_mtp() {
     for (int64_t t = 0; t < T; ++t)
       if (ids.as<int32_t>()[t] < 0 || ids.as<int32_t>()[t] >= emb.shape[0]) in.fail("ids", "token id outside the embedding");
     MtpConfig cfg;
-    const int64_t S = ai::scalar_i32_in(in, "prefill");
+    const int64_t S = in.get_i32_scalar("prefill");
     if (S < 1 || S > T) in.fail("prefill", "must be in [1, T]");
     cfg.attn = AttentionConfig{};
     cfg.attn.d = d;
     cfg.attn.ratio = 0;
-    cfg.attn.win = ai::scalar_i32_in(in, "win");
+    cfg.attn.win = in.get_i32_scalar("win");
     if (cfg.attn.win <= 0) in.fail("win", "must be positive");
-    cfg.quant = cfg.attn.quant = cfg.moe.quant = ai::switch_in(in, "quant");
-    cfg.moe.k = int(ai::scalar_i32_in(in, "topk"));
-    cfg.attn.kv_fp8_sim = ai::switch_in(in, "kv_fp8_sim");
-    cfg.moe.shared_expert_clamp = ai::switch_in(in, "shared_expert_clamp");
+    cfg.quant = cfg.attn.quant = cfg.moe.quant = in.get_switch("quant");
+    cfg.moe.k = int(in.get_i32_scalar("topk"));
+    cfg.attn.kv_fp8_sim = in.get_switch("kv_fp8_sim");
+    cfg.moe.shared_expert_clamp = in.get_switch("shared_expert_clamp");
     cfg.hc.n = int(n);
-    cfg.hc.iters = int(ai::scalar_i32_in(in, "iters"));
+    cfg.hc.iters = int(in.get_i32_scalar("iters"));
     if (cfg.hc.iters < 1) in.fail("iters", "must be >= 1");
     cfg.moe.route_scale = scalar_f32_input(in, "route_scale");
     cfg.moe.swiglu_limit = scalar_f32_input(in, "swiglu_limit");

@@ -18,20 +18,20 @@ std::vector<OpSpec> ops_output_proj() {
     std::vector<NamedTensor> v{{"o", ai::bf16_uniform(seed, "o", {T, Hc}, 1.0f)},
                                {"wo_a", ai::bf16_uniform(seed, "wo_a", {g * R, Hc / g}, 1.0f / std::sqrt(float(Hc / g)))}};
     ai::push_fp8_weight(v, seed, "wo_b", d, g * R, 1.0f / std::sqrt(float(g * R)));
-    v.push_back({"g", ai::i32_scalar(g)});
-    v.push_back({"quant", ai::i32_scalar(param(p, "quant"))});
+    v.push_back({"g", scalar_i32(g)});
+    v.push_back({"quant", scalar_i32(param(p, "quant"))});
     return ai::in_reading_order(std::move(v), {"o", "g", "wo_a", "wo_b", "wo_b_scale", "quant"});
   };
   op.run = [](const OpInputs& in, Recipe rc) {
     const Tensor& o = ai::bf16_mat_in(in, "o", -1, -1);
-    const int64_t T = o.shape[0], Hc = o.shape[1], g = ai::scalar_i32_in(in, "g");
+    const int64_t T = o.shape[0], Hc = o.shape[1], g = in.get_i32_scalar("g");
     if (g <= 0 || Hc % g) in.fail("g", "must divide H*c = " + std::to_string(Hc));
     const Tensor& wa = ai::bf16_mat_in(in, "wo_a", -1, Hc / g);
     if (wa.shape[0] % g) in.fail("wo_a", "rows must be g*R");
     const int64_t R = wa.shape[0] / g;
     const Fp8Weight wb = ai::fp8_weight_in(in, "wo_b", -1, g * R);
     Tensor u = Tensor::make(Fmt::bf16, {T, g * R}), y = Tensor::make(Fmt::bf16, {T, wb.out});
-    output_proj(o.as<uint16_t>(), T, Hc, g, wa.as<uint16_t>(), R, wb, rc, ai::switch_in(in, "quant"), y.as<uint16_t>(),
+    output_proj(o.as<uint16_t>(), T, Hc, g, wa.as<uint16_t>(), R, wb, rc, in.get_switch("quant"), y.as<uint16_t>(),
                 u.as<uint16_t>());
     return std::vector<NamedTensor>{{"u", std::move(u)}, {"y", std::move(y)}};
   };

@@ -23,8 +23,8 @@ std::vector<OpSpec> ops_q_proj() {
     for (int64_t t = 0; t < T; ++t) pos.as<int32_t>()[t] = int32_t(t);
     v.push_back({"pos", std::move(pos)});
     ai::push_rope_table(v, param(p, "ratio"), T);
-    v.push_back({"H", ai::i32_scalar(H)});
-    v.push_back({"quant", ai::i32_scalar(param(p, "quant"))});
+    v.push_back({"H", scalar_i32(H)});
+    v.push_back({"quant", scalar_i32(param(p, "quant"))});
     return ai::in_reading_order(std::move(v), {"x", "q_norm", "wq_a", "wq_a_scale", "H", "wq_b", "wq_b_scale", "pos", "cos", "sin", "quant"});
   };
   op.run = [](const OpInputs& in, Recipe rc) {
@@ -33,7 +33,7 @@ std::vector<OpSpec> ops_q_proj() {
     const float* qn = ai::f32_vec_in(in, "q_norm", -1);
     const int64_t dc = in.get("q_norm", Fmt::f32).shape[0];
     const Fp8Weight wa = ai::fp8_weight_in(in, "wq_a", dc, d);
-    const int64_t H = ai::scalar_i32_in(in, "H");
+    const int64_t H = in.get_i32_scalar("H");
     if (H <= 0) in.fail("H", "must be positive");
     const Fp8Weight wb = ai::fp8_weight_in(in, "wq_b", -1, dc);
     if (wb.out % H || wb.out / H <= 64) in.fail("wq_b", "rows must be H times a head dim above 64");
@@ -44,7 +44,7 @@ std::vector<OpSpec> ops_q_proj() {
     for (int64_t t = 0; t < T; ++t)
       if (pos.as<int32_t>()[t] < 0 || pos.as<int32_t>()[t] >= tab.positions) in.fail("pos", "position outside the table");
     Tensor qr = Tensor::make(Fmt::bf16, {T, dc}), q = Tensor::make(Fmt::bf16, {T, H, wb.out / H});
-    q_proj(x.as<uint16_t>(), T, wa, qn, wb, H, pos.as<int32_t>(), tab, rc, ai::switch_in(in, "quant"), qr.as<uint16_t>(),
+    q_proj(x.as<uint16_t>(), T, wa, qn, wb, H, pos.as<int32_t>(), tab, rc, in.get_switch("quant"), qr.as<uint16_t>(),
            q.as<uint16_t>());
     return std::vector<NamedTensor>{{"qr", std::move(qr)}, {"q", std::move(q)}};
   };

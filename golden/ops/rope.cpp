@@ -16,11 +16,11 @@ OpSpec rope_table_op() {
   op.summary = "ratio i32 (0: theta 1e4 plain; else theta 1.6e5 + YaRN), positions i32 -> inv_freq f32 [32], cos, sin f32 [positions, 32]";
   op.defaults = {{"positions", 64}, {"ratio", 4}};
   op.make_inputs = [](uint64_t, const ShapeParams& p) {
-    return std::vector<NamedTensor>{{"ratio", ai::i32_scalar(param(p, "ratio"))},
-                                    {"positions", ai::i32_scalar(param(p, "positions"))}};
+    return std::vector<NamedTensor>{{"ratio", scalar_i32(param(p, "ratio"))},
+                                    {"positions", scalar_i32(param(p, "positions"))}};
   };
   op.run = [](const OpInputs& in, Recipe) {
-    const int64_t ratio = ai::scalar_i32_in(in, "ratio"), P = ai::scalar_i32_in(in, "positions");
+    const int64_t ratio = in.get_i32_scalar("ratio"), P = in.get_i32_scalar("positions");
     if (ratio < 0) in.fail("ratio", "negative");
     if (P <= 0) in.fail("positions", "must be positive");
     const RopeParams rp = rope_params_for_ratio(int(ratio));
@@ -45,7 +45,7 @@ OpSpec rope_op() {
     for (int64_t t = 0; t < T; ++t) pos.as<int32_t>()[t] = int32_t((t * 7 + 3) % P);
     v.push_back({"pos", std::move(pos)});
     ai::push_rope_table(v, param(p, "ratio"), P);
-    v.push_back({"inverse", ai::i32_scalar(param(p, "inverse"))});
+    v.push_back({"inverse", scalar_i32(param(p, "inverse"))});
     return v;
   };
   op.run = [](const OpInputs& in, Recipe) {
@@ -55,7 +55,7 @@ OpSpec rope_op() {
     in.require_rank("pos", pos, 1);
     in.require_dim("pos", pos, 0, x.shape[0], "one position per row of x");
     const RopeTable tab = ai::rope_table_in(in);
-    const bool inverse = ai::switch_in(in, "inverse");
+    const bool inverse = in.get_switch("inverse");
     if (x.shape[1] < 64) in.fail("x", "rows shorter than the 64 rotated dims");
     for (int64_t t = 0; t < x.shape[0]; ++t)
       if (pos.as<int32_t>()[t] < 0 || pos.as<int32_t>()[t] >= tab.positions) in.fail("pos", "position outside the table");

@@ -28,8 +28,8 @@ std::vector<OpSpec> ops_shared_expert() {
     const ExpertActivations x = read_expert_x(in);
     const int64_t T = x.T, d = x.d;
     const Fp8ExpertInputs w = read_fp8_expert(in, "", d);
-    const bool clamp = scalar_switch_input(in, "shared_expert_clamp");
-    const bool quant = scalar_switch_input(in, "quant");
+    const bool clamp = in.get_switch("shared_expert_clamp");
+    const bool quant = in.get_switch("quant");
     const int64_t I = w.I;
     ExpertOutputs out(T, d, I);
     ExpertTrace tr = out.trace();

@@ -23,7 +23,7 @@ std::vector<OpSpec> ops_sinkhorn() {
     const int64_t T = L.shape[0], n = L.shape[1];
     if (n < 1 || n > kSinkhornMaxN) in.fail("logits", "n must be in 1.." + std::to_string(kSinkhornMaxN));
     in.require_dim("logits", L, 2, n, "the matrix must be square");
-    const int32_t iters = scalar_i32_input(in, "iters");
+    const int32_t iters = in.get_i32_scalar("iters");
     if (iters < 1) in.fail("iters", "must be >= 1");
     const float eps = scalar_f32_input(in, "eps");
     Tensor comb = Tensor::make(Fmt::f32, L.shape);

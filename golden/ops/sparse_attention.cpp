@@ -27,9 +27,7 @@ std::vector<OpSpec> ops_sparse_attention() {
     }
     v.push_back({"idx", std::move(idx)});
     v.push_back({"sink", ai::f32_uniform(seed, "sink", {H}, 1.0f, 0.0f, false)});
-    Tensor scale = Tensor::make(Fmt::f32, {});
-    scale.as<float>()[0] = float(1.0 / std::sqrt(double(c)));
-    v.push_back({"scale", std::move(scale)});
+    v.push_back({"scale", scalar_f32(float(1.0 / std::sqrt(double(c))))});
     return v;
   };
   op.run = [](const OpInputs& in, Recipe r) {
@@ -41,7 +39,7 @@ std::vector<OpSpec> ops_sparse_attention() {
     in.require_rank("idx", idx, 2);
     in.require_dim("idx", idx, 0, T, "one list per query");
     const float* sink = ai::f32_vec_in(in, "sink", H);
-    const float scale = ai::scalar_f32_in(in, "scale");
+    const float scale = in.get_f32_scalar("scale");
     const int64_t N = kv.shape[0], K = idx.shape[1];
     for (int64_t i = 0; i < T * K; ++i)
       if (idx.as<int32_t>()[i] < -1 || idx.as<int32_t>()[i] >= N) in.fail("idx", "entry outside [-1, N)");

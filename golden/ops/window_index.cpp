@@ -13,14 +13,14 @@ std::vector<OpSpec> ops_window_index() {
   op.summary = "s, win, ratio, decode i32 -> window i32 [s, min(s,win)] (prefill) or [win] (decode at p = s); compressed i32 (HCA visible entries, ratio > 0)";
   op.defaults = {{"s", 20}, {"win", 8}, {"ratio", 4}, {"decode", 0}};
   op.make_inputs = [](uint64_t, const ShapeParams& p) {
-    return std::vector<NamedTensor>{{"s", ai::i32_scalar(param(p, "s"))},
-                                    {"win", ai::i32_scalar(param(p, "win"))},
-                                    {"ratio", ai::i32_scalar(param(p, "ratio"))},
-                                    {"decode", ai::i32_scalar(param(p, "decode"))}};
+    return std::vector<NamedTensor>{{"s", scalar_i32(param(p, "s"))},
+                                    {"win", scalar_i32(param(p, "win"))},
+                                    {"ratio", scalar_i32(param(p, "ratio"))},
+                                    {"decode", scalar_i32(param(p, "decode"))}};
   };
   op.run = [](const OpInputs& in, Recipe) {
-    const int64_t s = ai::scalar_i32_in(in, "s"), win = ai::scalar_i32_in(in, "win"), r = ai::scalar_i32_in(in, "ratio");
-    const bool decode = ai::switch_in(in, "decode");
+    const int64_t s = in.get_i32_scalar("s"), win = in.get_i32_scalar("win"), r = in.get_i32_scalar("ratio");
+    const bool decode = in.get_switch("decode");
     if (s <= 0) in.fail("s", "must be positive (the prefill length, or the decode position)");
     if (win <= 0) in.fail("win", "must be positive");
     if (r < 0) in.fail("ratio", "negative");
