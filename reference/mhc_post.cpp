@@ -4,7 +4,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "reference/dot.h"
+#include "reference/reduce.h"
 #include "reference/formats.h"
 
 namespace v4 {
@@ -27,7 +27,7 @@ void mhc_post(const uint16_t* f, const uint16_t* R, const float* post, const flo
       for (int k = 0; k < n; ++k) {
         coef[0] = post[t * n + k];
         for (int j = 0; j < n; ++j) coef[1 + j] = ct[j * n + k];
-        res[k] = dot_f32(coef, 1, val, 1, n + 1, r);
+        res[k] = reduce_dot_f32(coef, val, n + 1, r);
       }
       for (int k = 0; k < n; ++k) out[t * n * d + k * d + i] = bf16_encode(res[k]);
     }

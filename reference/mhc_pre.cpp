@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "reference/dot.h"
+#include "reference/reduce.h"
 #include "reference/formats.h"
 #include "reference/gemm.h"
 #include "reference/pmath.h"
@@ -37,7 +37,7 @@ void mhc_mix(const uint16_t* R, const float* fn, int64_t rows, const MhcShape& s
     for (int64_t t = 0; t < tc; ++t) {
       float* xt = X.data() + t * W;
       for (int64_t i = 0; i < W; ++i) xt[i] = bf16_decode(R[(t0 + t) * W + i]);
-      const float ss = dot_f32(xt, 1, xt, 1, W, r);
+      const float ss = reduce_dot_f32(xt, xt, W, r);
       rho[t] = pmath::rsqrt(ss / width_f + s.norm_eps);
     }
     float* out = mix + t0 * rows;  // [tc, rows]
@@ -57,7 +57,7 @@ void mhc_collapse(const uint16_t* R, const float* pre, const MhcShape& s, Recipe
     float col[kSinkhornMaxN];
     for (int64_t i = 0; i < d; ++i) {
       for (int k = 0; k < n; ++k) col[k] = bf16_decode(Rt[k * d + i]);
-      x[t * d + i] = bf16_encode(dot_f32(pre + t * n, 1, col, 1, n, r));
+      x[t * d + i] = bf16_encode(reduce_dot_f32(pre + t * n, col, n, r));
     }
   }
 }

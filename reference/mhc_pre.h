@@ -8,7 +8,7 @@
 //      comb   = sinkhorn(L), L[j][k] = mix[2n + n·j + k]·scale[2] + base[2n + n·j + k]
 //   5. x = bf16(sum_k pre_k · X_k)                                                  [d]
 // Rounding points and reduction orders: docs/mhc_pre.md. The recipe applies to the mix GEMM
-// (reference/gemm.h f32_gemm), the sum of squares and the collapse (reference/dot.h).
+// (reference/gemm.h f32_gemm), the sum of squares and the collapse (reference/reduce.h).
 // Shapes: R [T, n, d] bf16; fn [m, n·d] f32; base [m] f32; scale [3] f32;
 //         x [T, d] bf16; post [T, n] f32; comb [T, n, n] f32; optional pre [T, n] f32, mix [T, m] f32.
 #pragma once
