@@ -238,6 +238,7 @@ H5Reader::H5Reader(std::string path) : path_(std::move(path)) {
   if (::access(path_.c_str(), R_OK) != 0)
     throw InputError(path_, "", std::string("cannot open: ") + std::strerror(errno));
   if (!S_ISREG(st.st_mode)) throw InputError(path_, "", "is not a regular file (a device, FIFO or socket)");
+  file_size_ = uint64_t(st.st_size);  // what check_storage holds every dataset's declared storage against
   inspect_untrusted_files({path_});
   if (H5Fis_hdf5(path_.c_str()) <= 0) throw InputError(path_, "", "not an HDF5 file");
   Hid fapl = plist(H5P_FILE_ACCESS);
@@ -303,7 +304,7 @@ constexpr uint64_t kMaxChunkBytes = uint64_t(64) << 20;
 // §Untrusted files): no external storage, no virtual datasets, contiguous data inside the file, every chunk
 // written, only deflate/shuffle/fletcher32 filters, chunks of bounded size, no more than deflate can
 // expand. Never-written data (which HDF5 would return as fill values) is an error.
-void check_storage(hid_t dset, const TensorInfo& info, const Where& w) {
+void check_storage(hid_t dset, const TensorInfo& info, const Where& w, uint64_t file_size) {
   Hid dcpl(H5Dget_create_plist(dset), H5Pclose);
   if (!dcpl.ok()) w.fail("cannot read the dataset's creation properties: " + hdf5_error_text());
   if (H5Pget_external_count(dcpl) != 0)
@@ -314,9 +315,7 @@ void check_storage(hid_t dset, const TensorInfo& info, const Where& w) {
     w.fail("is a virtual dataset (its data is mapped from other datasets or files); refused (docs/hdf5-tensors.md)");
   if (layout < 0) w.fail("has an unreadable storage layout: " + hdf5_error_text());
   if (info.stored_bytes == 0 || layout == H5D_COMPACT) return;  // compact data lives in the object header
-  struct stat st;
-  if (::stat(w.file.c_str(), &st) != 0) w.fail(std::string("cannot stat the file: ") + std::strerror(errno));
-  const uint64_t file_size = uint64_t(st.st_size), declared = uint64_t(info.stored_bytes);
+  const uint64_t declared = uint64_t(info.stored_bytes);
   if (layout == H5D_CONTIGUOUS) {
     const haddr_t off = H5Dget_offset(dset);
     if (off == HADDR_UNDEF)
@@ -376,7 +375,7 @@ bool is_int16(hid_t type) { return H5Tequal(type, H5T_STD_I16LE) > 0 || H5Tequal
 hid_t mem_type(const TensorInfo& info) { return info.int16_codes ? H5T_NATIVE_INT16 : fmt_mem_type(info.fmt); }
 
 // Reads and validates the metadata of an open dataset (design.md §6: one clear line per problem).
-TensorInfo inspect(hid_t dset, const Where& w) {
+TensorInfo inspect(hid_t dset, const Where& w, uint64_t file_size) {
   TensorInfo info;
   Hid space(H5Dget_space(dset), H5Sclose);
   const H5S_class_t sclass = H5Sget_simple_extent_type(space);
@@ -443,7 +442,7 @@ TensorInfo inspect(hid_t dset, const Where& w) {
   const auto bytes = checked_bytes(info.stored_shape, int64_t(fmt_storage_size(info.fmt)));
   if (!bytes) w.fail("shape " + shape_str(info.stored_shape) + " is too large");
   info.stored_bytes = *bytes;
-  check_storage(dset, info, w);
+  check_storage(dset, info, w, file_size);
   return info;
 }
 
@@ -465,13 +464,13 @@ Tensor allocate(Fmt fmt, const std::vector<int64_t>& shape, const Where& w) {
 
 TensorInfo H5Reader::info(const std::string& dataset) const {
   Hid dset(open_dataset(dataset), H5Dclose);
-  return inspect(dset, Where{path_, canonical_path(dataset)});
+  return inspect(dset, Where{path_, canonical_path(dataset)}, file_size_);
 }
 
 Tensor H5Reader::read(const std::string& dataset, std::optional<Fmt> expect, TensorAttrs* attrs) const {
   Hid dset(open_dataset(dataset), H5Dclose);
   const Where w{path_, canonical_path(dataset)};
-  const TensorInfo info = inspect(dset, w);
+  const TensorInfo info = inspect(dset, w, file_size_);
   if (expect && *expect != info.fmt)
     w.fail(std::string("expected format ") + fmt_name(*expect) + " but the dataset is " + fmt_name(info.fmt));
   Tensor t = allocate(info.fmt, info.shape, w);
@@ -484,7 +483,7 @@ Tensor H5Reader::read(const std::string& dataset, std::optional<Fmt> expect, Ten
 Tensor H5Reader::read_rows(const std::string& dataset, int64_t row0, int64_t nrows) const {
   Hid dset(open_dataset(dataset), H5Dclose);
   const Where w{path_, canonical_path(dataset)};
-  const TensorInfo info = inspect(dset, w);
+  const TensorInfo info = inspect(dset, w, file_size_);
   if (info.shape.empty()) throw std::invalid_argument("H5Reader::read_rows: " + w.dataset + " has rank 0");
   if (row0 < 0 || nrows < 0 || nrows > info.shape[0] - row0)
     throw std::out_of_range("H5Reader::read_rows: " + w.dataset + ": rows [" + std::to_string(row0) + ", " +

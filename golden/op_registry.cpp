@@ -26,7 +26,9 @@ const Tensor& OpInputs::get(const std::string& name, Fmt fmt) const {
     }
   if (!reader_) fail(name, "dataset missing");
   if (!reader_->has("/" + name)) fail(name, std::string("dataset missing (expected ") + fmt_name(fmt) + ")");
-  tensors_.push_back({name, reader_->read("/" + name, fmt)});
+  TensorAttrs attrs;  // kept, so a replay writes the file's scale links back unchanged
+  Tensor t = reader_->read("/" + name, fmt, &attrs);
+  tensors_.push_back({name, std::move(t), std::move(attrs)});
   return tensors_.back().t;
 }
 
@@ -145,11 +147,7 @@ std::vector<NamedTensor> op_run_to_file(const OpSpec& op, const std::optional<st
   for (const NamedTensor& nt : outputs) output_paths += (output_paths.empty() ? "/" : ",/") + nt.name;
   w.set_root_attr(kAttrOutputs, output_paths);
   // Inputs first (so the file replays with --inputs), then outputs, each in declared order.
-  for (const NamedTensor& nt : in.consumed()) {
-    TensorAttrs attrs = nt.attrs;
-    if (reader) reader->read("/" + nt.name, std::nullopt, &attrs);  // keep the replayed file's scale links
-    w.write("/" + nt.name, nt.t, attrs);
-  }
+  for (const NamedTensor& nt : in.consumed()) w.write("/" + nt.name, nt.t, nt.attrs);
   for (const NamedTensor& nt : outputs) {
     w.write("/" + nt.name, nt.t, nt.attrs);
     if (!nt.links.empty()) golden_attach_links(w, "/" + nt.name, nt.links);

@@ -178,6 +178,7 @@ class H5Reader {
  private:
   int64_t open_dataset(const std::string& dataset) const;  // hid_t; InputError if absent
   std::string path_;
+  uint64_t file_size_ = 0;  // bytes, at open
   int64_t file_ = -1;
 };
 
