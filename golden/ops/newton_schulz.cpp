@@ -62,9 +62,7 @@ OpSpec newton_schulz_op() {
     if (g.shape.size() < 2) in.fail("g", "expected rank >= 2 ([.., rows, cols])");
     const std::vector<NsCoeffs> co = ns_read_coeffs(in, "coeffs");
     const float eps = in.get_f32_scalar("eps");
-    const int32_t trace_flag = in.get_i32_scalar("trace");
-    if (trace_flag != 0 && trace_flag != 1) in.fail("trace", "must be 0 or 1");
-    const bool trace = trace_flag == 1;
+    const bool trace = in.get_switch("trace");
     const int64_t rows = g.shape[g.shape.size() - 2], cols = g.shape.back(), per = rows * cols;
     const int64_t batch = per == 0 ? 0 : g.numel() / per;
     Tensor xb = Tensor::make(Fmt::bf16, g.shape);
