@@ -13,7 +13,14 @@ inline void cuda_check(cudaError_t e, const char* what) {
   if (e != cudaSuccess) throw std::runtime_error(std::string("CUDA: ") + what + ": " + cudaGetErrorString(e));
 }
 
-// Owns n bytes of device memory; copies are synchronous.
+// The stream runners launch on and copy through: the default stream unless a caller (gpu-check's
+// determinism probe) selects another for its thread.
+inline cudaStream_t& gpu_stream() {
+  static thread_local cudaStream_t s = nullptr;
+  return s;
+}
+
+// Owns n bytes of device memory; copies go through gpu_stream() and are complete on return.
 class DeviceBuffer {
  public:
   explicit DeviceBuffer(size_t n) : n_(n) { cuda_check(cudaMalloc(&p_, n ? n : 1), "cudaMalloc"); }
@@ -22,8 +29,15 @@ class DeviceBuffer {
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
   template <class T>
   T* as() const { return static_cast<T*>(p_); }
-  void upload(const void* host) { cuda_check(cudaMemcpy(p_, host, n_, cudaMemcpyHostToDevice), "upload"); }
-  void download(void* host) const { cuda_check(cudaMemcpy(host, p_, n_, cudaMemcpyDeviceToHost), "download"); }
+  size_t size() const { return n_; }
+  void upload(const void* host) {
+    cuda_check(cudaMemcpyAsync(p_, host, n_, cudaMemcpyHostToDevice, gpu_stream()), "upload");
+    cuda_check(cudaStreamSynchronize(gpu_stream()), "upload");
+  }
+  void download(void* host) const {
+    cuda_check(cudaMemcpyAsync(host, p_, n_, cudaMemcpyDeviceToHost, gpu_stream()), "download");
+    cuda_check(cudaStreamSynchronize(gpu_stream()), "download");
+  }
 
  private:
   void* p_ = nullptr;
@@ -33,7 +47,7 @@ class DeviceBuffer {
 // After a launch: the launch error, then the kernel's own (synchronously).
 inline void cuda_check_launch(const char* kernel) {
   cuda_check(cudaGetLastError(), kernel);
-  cuda_check(cudaDeviceSynchronize(), kernel);
+  cuda_check(cudaStreamSynchronize(gpu_stream()), kernel);
 }
 
 inline unsigned grid_for(long long n, unsigned block = 256) { return unsigned((n + block - 1) / block); }

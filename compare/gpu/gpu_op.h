@@ -20,8 +20,16 @@ using GpuOutputs = std::vector<std::pair<std::string, Tensor>>;  // named as the
 
 struct GpuOp {
   std::string name;  // the op's name in golden's registry
+  // Launches on gpu_stream() (device.cuh) and returns when the outputs are on the host. Throws
+  // std::invalid_argument for inputs or a recipe it does not take.
   std::function<GpuOutputs(const GpuInputs&, Recipe)> run;
+  // The kernel that computes the op under a recipe ("fp8_gemm_wgmma_128x128"), or "" where the runner
+  // does not implement that recipe. Unset: the op has one definition and `name` + "_kernel" runs it.
+  std::function<std::string(Recipe)> kernel;
 };
+
+// The kernel name a runner reports for recipe r (its `kernel`, or the default above).
+std::string gpu_kernel_name(const GpuOp& op, Recipe r);
 
 const std::vector<GpuOp>& gpu_op_registry();
 const GpuOp* gpu_op_find(const std::string& name);

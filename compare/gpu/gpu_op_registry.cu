@@ -38,6 +38,8 @@ const Tensor& gpu_input(const GpuInputs& in, const std::string& name, Fmt fmt) {
   return *it->second;
 }
 
+std::string gpu_kernel_name(const GpuOp& op, Recipe r) { return op.kernel ? op.kernel(r) : op.name + "_kernel"; }
+
 std::string gpu_device_name() {
   cudaDeviceProp prop{};
   cuda_check(cudaGetDeviceProperties(&prop, 0), "cudaGetDeviceProperties");
