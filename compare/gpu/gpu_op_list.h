@@ -3,4 +3,5 @@
 
 #define V4_GPU_OP_STEMS(X) \
   X(cast)                  \
-  X(pmath)
+  X(pmath)                 \
+  X(fp8_gemm_wgmma)
