@@ -114,6 +114,8 @@ __global__ void __launch_bounds__(kThreads, 1)
     if (s < KB) load_stage(s, s);
     cp_async_commit();
   }
+  uint8_t n_sb = 0, n_sa0 = 0, n_sa1 = 0;
+  if (KB > 0) n_sb = sbt[0], n_sa0 = sa0[0], n_sa1 = sa1[0];
   for (int kb = 0; kb < KB; ++kb) {
     cp_async_wait<kStages - 2>();  // K block kb has landed (this thread's copies)
     fence_proxy_async();
@@ -121,8 +123,10 @@ __global__ void __launch_bounds__(kThreads, 1)
     if (kb + kStages - 1 < KB) load_stage(kb + kStages - 1, (kb + kStages - 1) % kStages);
     cp_async_commit();
 
-    // The block's scales, loaded before the tensor cores start so their latency hides behind them.
-    const uint8_t c_sb = sbt[kb], c_sa0 = sa0[kb], c_sa1 = sa1[kb];
+    // The block's scale codes were loaded an iteration ago; load the next block's now, so their global-memory
+    // latency hides behind this block's tensor-core work instead of stalling the promotion.
+    const uint8_t c_sb = n_sb, c_sa0 = n_sa0, c_sa1 = n_sa1;
+    if (kb + 1 < KB) n_sb = sbt[kb + 1], n_sa0 = sa0[kb + 1], n_sa1 = sa1[kb + 1];
     const uint32_t tile_a = base + (kb % kStages) * kStageBytes, tile_b = tile_a + kTileBytes;
     wgmma_fence();
 #pragma unroll
