@@ -22,9 +22,7 @@ GpuOutputs run_pmath(int fn, const GpuInputs& in) {
   pmath_kernel<<<grid_for(x.numel()), 256, 0, gpu_stream()>>>(fn, dx.as<float>(), x.numel(), dy.as<float>());
   cuda_check_launch("pmath");
   dy.download(y.data.data());
-  GpuOutputs out;
-  out.emplace_back("y", std::move(y));
-  return out;
+  return gpu_single_output("y", std::move(y));
 }
 
 }  // namespace
