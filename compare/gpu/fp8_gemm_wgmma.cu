@@ -205,16 +205,4 @@ GpuOutputs run_fp8_gemm_wgmma(const GpuInputs& in) {
   return out;
 }
 
-// Until the CUDA-core GEMM runners land: fp8_gemm under hopper only.
-std::vector<GpuOp> gpu_ops_fp8_gemm_wgmma() {
-  GpuOp op;
-  op.name = "fp8_gemm";
-  op.run = [](const GpuInputs& in, Recipe r) {
-    if (r != Recipe::hopper) throw std::invalid_argument("fp8_gemm: the tensor-core kernel computes the hopper recipe");
-    return run_fp8_gemm_wgmma(in);
-  };
-  op.kernel = [](Recipe r) { return std::string(r == Recipe::hopper ? kFp8GemmWgmmaKernel : ""); };
-  return {op};
-}
-
 }  // namespace v4::gpu

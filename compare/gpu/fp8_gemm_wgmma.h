@@ -18,4 +18,17 @@ enum class WgmmaSmem { interleave, swizzle128 };
 void fp8_gemm_wgmma(const uint8_t* a, const uint8_t* a_scale, const uint8_t* b, const uint8_t* b_scale, int64_t M,
                     int64_t N, int64_t K, uint16_t* c_bf16, void* stream, WgmmaSmem layout = WgmmaSmem::swizzle128);
 
+// golden's fp8_gemm (inputs a, a_scale, b, b_scale; output c) through fp8_gemm_wgmma: the `hopper`
+// runner of the built-in fp8_gemm (gemm.cu). GpuInputs/GpuOutputs as gpu_op.h.
+}  // namespace v4::gpu
+
+#include "compare/gpu/gpu_op.h"
+
+namespace v4::gpu {
+
+GpuOutputs run_fp8_gemm_wgmma(const GpuInputs& in);
+// The CUDA-core alternatives of built-in runners (gemm.cu): fp8_gemm's hopper recipe through the wgmma
+// model on CUDA cores; the `builtin:cudacore` candidate runs them in place of the tensor-core kernel.
+std::vector<GpuOp> gpu_ops_gemm_cudacore();
+
 }  // namespace v4::gpu

@@ -10,6 +10,7 @@
 #include "compare/gpu/cublaslt.h"
 #include "compare/gpu/cublaslt_ops.h"
 #include "compare/gpu/device.cuh"
+#include "compare/gpu/fp8_gemm_wgmma.h"
 #include "compare/gpu/gpu_op.h"
 #include "compare/harness/candidate.h"
 
@@ -73,10 +74,18 @@ class GpuOpsCandidate final : public harness::Candidate {
 }  // namespace
 
 void register_gpu_candidates() {
-  harness::register_candidate("builtin", "the built-in CUDA kernels (compare/gpu/, docs/gpu.md)", [](const std::string& arg) {
-    if (!arg.empty()) throw std::invalid_argument("candidate builtin takes no argument (got '" + arg + "')");
-    return std::unique_ptr<harness::Candidate>(new GpuOpsCandidate("builtin", gpu_op_registry(), false));
-  });
+  harness::register_candidate(
+      "builtin", "the built-in CUDA kernels (compare/gpu/, docs/gpu.md); builtin:cudacore runs fp8_gemm's hopper recipe through the wgmma model on CUDA cores instead of the tensor cores",
+      [](const std::string& arg) {
+        if (!arg.empty() && arg != "cudacore")
+          throw std::invalid_argument("candidate builtin takes no argument or :cudacore (got '" + arg + "')");
+        std::vector<GpuOp> ops = gpu_op_registry();
+        if (arg == "cudacore")
+          for (GpuOp& alt : gpu_ops_gemm_cudacore())
+            for (GpuOp& op : ops)
+              if (op.name == alt.name) op = alt;
+        return std::unique_ptr<harness::Candidate>(new GpuOpsCandidate(arg.empty() ? "builtin" : "builtin:" + arg, ops, false));
+      });
   harness::register_candidate(
       "cublaslt", "cuBLASLt, loaded at run time; cublaslt:tensorwise and cublaslt:tensorwise-fastaccum for per-tensor FP8 scales",
       [](const std::string& arg) {

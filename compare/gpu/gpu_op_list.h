@@ -4,4 +4,8 @@
 #define V4_GPU_OP_STEMS(X) \
   X(cast)                  \
   X(pmath)                 \
-  X(fp8_gemm_wgmma)
+  X(act_quant)             \
+  X(fp4_act_quant)         \
+  X(weight_dequant)        \
+  X(hadamard)              \
+  X(gemm)

@@ -7,6 +7,7 @@
 //       the ops whose only input is float32 `x` (format casts, portable math) over every float32 bit
 //       pattern (S > 1: every S-th chunk of 2^24), plus the shared format definitions vs the hardware
 //       conversion instructions (with --op, only if --hardware is given). Prints a table (docs/gpu.md).
+//   --cudacore: fp8_gemm's hopper recipe through the wgmma model on CUDA cores, not the tensor cores.
 //   --specials: seeded mode with NaN, inf, subnormal and extreme-scale codes planted in the inputs.
 //   --cublaslt[=VARIANT]: seeded mode with cuBLASLt's runners (cublaslt_ops.h) instead of the built-in ones.
 //   --bench: median times of fp8_gemm_wgmma and cuBLASLt's block-scaled FP8 GEMM at V4-Flash shapes.
@@ -52,6 +53,7 @@ struct Args {
   bool hardware = false;  // exhaustive: the hardware conversion check even when --op selects ops
   uint32_t stride = 1;
   std::string cublaslt;  // "-": the built-in runners; else cuBLASLt's runners of this variant ("" = block scales)
+  bool cudacore = false;  // fp8_gemm hopper through the wgmma model on CUDA cores (builtin:cudacore)
   bool specials = false;  // seeded mode: plant NaN, inf, subnormal and extreme-scale codes into the inputs
   bool bench = false;    // time fp8_gemm_wgmma against cuBLASLt (docs/gpu.md)
   std::vector<long long> bench_m = {64, 128, 256, 512, 1024, 2048, 4096}, bench_n = {2048, 4096, 7168, 16384, 32768};
@@ -59,13 +61,21 @@ struct Args {
 };
 
 const std::vector<gpu::GpuOp>& runners(const Args& a) {
-  static const std::vector<gpu::GpuOp> lt = a.cublaslt == "-" ? std::vector<gpu::GpuOp>{} : gpu::cublaslt_ops(a.cublaslt);
-  return a.cublaslt == "-" ? gpu::gpu_op_registry() : lt;
+  static const std::vector<gpu::GpuOp> v = [&] {
+    if (a.cublaslt != "-") return gpu::cublaslt_ops(a.cublaslt);
+    std::vector<gpu::GpuOp> ops = gpu::gpu_op_registry();
+    if (a.cudacore)  // the CUDA-core alternatives in place of the tensor-core kernels
+      for (gpu::GpuOp& alt : gpu::gpu_ops_gemm_cudacore())
+        for (gpu::GpuOp& op : ops)
+          if (op.name == alt.name) op = alt;
+    return ops;
+  }();
+  return v;
 }
 
 [[noreturn]] void usage(const char* argv0, const std::string& why) {
   std::fprintf(stderr, "%s: %s\nusage: %s [--exhaustive [--stride S] [--hardware]] [--op NAME ...] [--seed S] [--shape k=v ...] "
-               "[--recipe R] [--out-dir DIR] [--specials] [--cublaslt[=tensorwise|=tensorwise-fastaccum]] | --bench\n", argv0, why.c_str(), argv0);
+               "[--recipe R] [--out-dir DIR] [--specials] [--cudacore] [--cublaslt[=tensorwise|=tensorwise-fastaccum]] | --bench\n", argv0, why.c_str(), argv0);
   std::exit(2);
 }
 
@@ -86,6 +96,7 @@ Args parse(int argc, char** argv) {
     else if (s == "--hardware") a.hardware = true;
     else if (s == "--bench") a.bench = true;
     else if (s == "--specials") a.specials = true;
+    else if (s == "--cudacore") a.cudacore = true;
     else if (s == "--cublaslt") a.cublaslt = "";
     else if (s.rfind("--cublaslt=", 0) == 0) a.cublaslt = s.substr(11);
     else if (s == "--recipe") {
@@ -156,7 +167,7 @@ int run_seeded(const Args& a) {
   for (const gpu::GpuOp* g : selected(a)) {
     const golden::OpSpec* op = golden::op_find(g->name);
     if (!op) throw std::logic_error("GPU runner '" + g->name + "' has no CPU op");
-    if (gpu::gpu_kernel_name(*g, a.recipe).empty()) {
+    if (gpu::gpu_kernel_name(*g, a.recipe).empty()) {  // e.g. the GEMMs' exact recipe
       std::printf("%-12s skipped: no GPU kernel for recipe %s\n", g->name.c_str(), recipe_name(a.recipe));
       continue;
     }
