@@ -36,9 +36,12 @@ struct Out {
   uint16_t bf16;
 };
 // canonical, hopper: the fp32 accumulator and its bf16 rounding.
-Out output(float acc) { return {acc, bf16_encode(acc)}; }
+// Every fp32 output has the canonical NaN (formats.h: f32_canonical_nan), the GPU kernels' NaN.
+Out output(float acc) { return {f32_canonical_nan(acc), bf16_encode(acc)}; }
 // exact: the exact value rounded once to fp32, and once -- directly, not through fp32 -- to bf16.
-Out output(const ExactAcc& acc) { return {acc.round_to_f32(), bf16_encode(acc.round_to_bf16_value())}; }
+Out output(const ExactAcc& acc) {
+  return {f32_canonical_nan(acc.round_to_f32()), bf16_encode(acc.round_to_bf16_value())};
+}
 
 // C[m, n] = out(m, n) for every output (c_f32 and/or c_bf16; null skips). Rows run in parallel; each
 // output is computed alone, so the thread count cannot change a bit.
