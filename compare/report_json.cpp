@@ -7,28 +7,6 @@ namespace v4::compare {
 
 namespace {
 
-// A JSON string literal: quotes, backslashes and control characters escaped.
-std::string jstr(const std::string& s) {
-  std::string o = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': o += "\\\""; break;
-      case '\\': o += "\\\\"; break;
-      case '\n': o += "\\n"; break;
-      case '\r': o += "\\r"; break;
-      case '\t': o += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          o += buf;
-        } else {
-          o += char(c);
-        }
-    }
-  }
-  return o + "\"";
-}
 // A JSON number (%.17g: round-trips a double), or the string "nan", "inf", "-inf".
 std::string jnum(double v) {
   return std::isfinite(v) ? fmtf("%.17g", v) : jstr(num(v));
