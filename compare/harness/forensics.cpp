@@ -183,43 +183,72 @@ std::vector<GemmVariant> gemm_variants(const std::string& op, int64_t K) {
     std::vector<Reduce> reduces{Reduce::in_order};
     if (s > 2) reduces.push_back(Reduce::reversed);
     if (s > 3) reduces.push_back(Reduce::tree);
+    // The named recipes first (canonical, hopper, exact when K is not split), then the rest.
     std::vector<Acc> accs{Acc::fma_chain};
     if (op != "f32_gemm") accs.push_back(Acc::hopper_chain);
+    if (s == 1) accs.push_back(Acc::exact_direct);
     if (!fp8) accs.push_back(Acc::exact_f32);
     for (Acc a : accs)
       for (int64_t P : fp8 && a == Acc::hopper_chain ? std::vector<int64_t>{128, 64, 32} : std::vector<int64_t>{128})
-        for (bool fma : fp8 ? std::vector<bool>{true, false} : std::vector<bool>{true})
-          for (Reduce r : reduces) v.push_back({s, r, a, P, fma});
-    if (s == 1) v.push_back({1, Reduce::in_order, Acc::exact_direct, 128, true});
+        for (bool fma : fp8 && a != Acc::exact_direct ? std::vector<bool>{true, false} : std::vector<bool>{true})
+          for (Reduce r : a == Acc::exact_direct ? std::vector<Reduce>{Reduce::in_order} : reduces) v.push_back({s, r, a, P, fma});
   }
   return v;
 }
 
-Tensor gemm_variant_output(const std::string& op, const Inputs& in, const GemmVariant& v) {
-  if (!forensics_supports(op)) throw std::invalid_argument("forensics: no variant family for " + op);
-  if (v.acc == Acc::exact_direct) return run_cpu_op(op, in, Recipe::exact)[0].second;
+namespace {
+
+// The fp32 partials of every split of a variant (before the reduction), [split][m * N + n].
+std::vector<std::vector<float>> variant_partials(const std::string& op, const Inputs& in, const GemmVariant& v) {
   const bool fp8 = op == "fp8_gemm", bf = op == "bf16_gemm";
   const Fmt f = fp8 ? Fmt::e4m3fn : bf ? Fmt::bf16 : Fmt::f32;
   const Tensor &a = input(in, "a", f), &b = input(in, "b", f);
-  const int64_t M = a.shape[0], N = b.shape[0], K = a.shape[1];
-  const std::vector<int64_t> bounds = split_bounds(K, v.splits, granule_of(op));
-  if (bounds.empty()) throw std::invalid_argument("forensics: " + std::to_string(v.splits) + " splits do not fit K = " + std::to_string(K));
-  if (!fp8) return to_output(op, M, N, dot_partials(bf, a, b, bounds, v.acc), v.reduce);
+  const std::vector<int64_t> bounds = split_bounds(a.shape[1], v.splits, granule_of(op));
+  if (bounds.empty()) throw std::invalid_argument("forensics: " + std::to_string(v.splits) + " splits do not fit K = " + std::to_string(a.shape[1]));
+  if (!fp8) return dot_partials(bf, a, b, bounds, v.acc);
   const Fp8Inputs x{a, input(in, "a_scale", Fmt::ue8m0), b, input(in, "b_scale", Fmt::ue8m0)};
-  return to_output(op, M, N, fp8_partials(x, fp8_group_partials(a, b, v.promote_every, v.acc), bounds, v), v.reduce);
+  return fp8_partials(x, fp8_group_partials(a, b, v.promote_every, v.acc), bounds, v);
+}
+
+// Variants that differ only in the reduction share their partials.
+struct PartialsKey {
+  int64_t splits, promote_every;
+  Acc acc;
+  bool promote_fma;
+  auto operator<=>(const PartialsKey&) const = default;
+};
+
+}  // namespace
+
+Tensor gemm_variant_output(const std::string& op, const Inputs& in, const GemmVariant& v) {
+  if (!forensics_supports(op)) throw std::invalid_argument("forensics: no variant family for " + op);
+  if (v.acc == Acc::exact_direct) return run_cpu_op(op, in, Recipe::exact)[0].second;
+  const Tensor& a = *in.at("a");
+  return to_output(op, a.shape[0], in.at("b")->shape[0], variant_partials(op, in, v), v.reduce);
 }
 
 ForensicsResult recipe_forensics(const std::string& op, const Inputs& in, const Tensor& c) {
   ForensicsResult res;
   res.op = op;
   const auto ia = in.find("a"), ib = in.find("b");
-  if (ia == in.end() || ib == in.end()) throw std::invalid_argument("forensics: " + op + " needs inputs a and b");
+  if (!forensics_supports(op) || ia == in.end() || ib == in.end())
+    throw std::invalid_argument("forensics: no variant family for " + op + " or inputs a, b missing");
   res.M = ia->second->shape.at(0), res.K = ia->second->shape.at(1), res.N = ib->second->shape.at(0);
   res.elements = c.numel();
   res.best_equal = -1;
+  std::map<PartialsKey, std::vector<std::vector<float>>> cache;
   for (const GemmVariant& v : gemm_variants(op, res.K)) {
     ++res.tried;
-    const int64_t equal = res.elements - count_differ(gemm_variant_output(op, in, v), c);
+    Tensor out;
+    if (v.acc == Acc::exact_direct) {
+      out = gemm_variant_output(op, in, v);
+    } else {
+      const PartialsKey key{v.splits, v.promote_every, v.acc, v.promote_fma};
+      auto it = cache.find(key);
+      if (it == cache.end()) it = cache.emplace(key, variant_partials(op, in, v)).first;
+      out = to_output(op, res.M, res.N, it->second, v.reduce);
+    }
+    const int64_t equal = res.elements - count_differ(out, c);
     if (equal > res.best_equal) res.best = v, res.best_equal = equal;
     if (equal == res.elements) {
       res.match = v;
