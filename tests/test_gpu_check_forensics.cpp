@@ -3,6 +3,7 @@
 // CPU recipes as the unsplit variants.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "compare/harness/forensics.h"
@@ -46,6 +47,49 @@ Tensor splitk_reversed(const Tensor& a, const Tensor& b, int64_t splits) {
       c.as<uint16_t>()[m * N + n] = bf16_encode(sum);
     }
   return c;
+}
+
+// fp8 A·Bᵀ with K in 2 halves: per 128-block the exact partial (a double sum of e4m3 products is exact:
+// multiples of 2^-18 below 2^25) rounded to fp32, promoted with fma(p, sa·sb, acc) per half from +0,
+// the halves added in order.
+Tensor fp8_split2(const Inputs& in) {
+  const Tensor &a = *in.at("a"), &as = *in.at("a_scale"), &b = *in.at("b"), &bs = *in.at("b_scale");
+  const int64_t M = a.shape[0], N = b.shape[0], K = a.shape[1], nkb = K / 128;
+  Tensor c = Tensor::make(Fmt::bf16, {M, N});
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      float half[2] = {0.0f, 0.0f};
+      for (int64_t kb = 0; kb < nkb; ++kb) {
+        double p = 0;
+        for (int64_t k = kb * 128; k < kb * 128 + 128; ++k)
+          p += double(fp8_e4m3_decode(a.as<uint8_t>()[m * K + k])) * double(fp8_e4m3_decode(b.as<uint8_t>()[n * K + k]));
+        const float s = ue8m0_decode(as.as<uint8_t>()[m * nkb + kb]) * ue8m0_decode(bs.as<uint8_t>()[(n / 128) * nkb + kb]);
+        float& h = half[kb < nkb / 2 ? 0 : 1];
+        h = std::fma(float(p), s, h);
+      }
+      c.as<uint16_t>()[m * N + n] = bf16_encode(half[0] + half[1]);
+    }
+  return c;
+}
+
+TEST(GpuCheckForensics, NamesAKnownFp8SplitExactly) {
+  // Random blocks between a first block of +128·448² and a last of -128·448² (unit scales): the fp32
+  // accumulator holds 2^24.6 while the middle blocks add, so where it is split shows in the bf16 bits.
+  OpData d("fp8_gemm", {{"M", 32}, {"N", 256}, {"K", 1024}});
+  for (golden::NamedTensor& nt : d.tensors) {
+    uint8_t* x = nt.t.as<uint8_t>();
+    const int64_t K = 1024;
+    if (nt.name == "a_scale" || nt.name == "b_scale") std::fill(x, x + nt.t.numel(), uint8_t(127));  // 1.0
+    if (nt.name == "a" || nt.name == "b")
+      for (int64_t r = 0; r < nt.t.shape[0]; ++r)
+        for (int64_t k = 0; k < 128; ++k) {
+          x[r * K + k] = 0x7E;                                      // +448
+          x[r * K + K - 128 + k] = nt.name == "a" ? 0x7E : 0xFE;  // a·b = -448² in the last block
+        }
+  }
+  const ForensicsResult f = recipe_forensics("fp8_gemm", d.in, fp8_split2(d.in));
+  ASSERT_TRUE(f.match) << f.text();
+  EXPECT_EQ(*f.match, (GemmVariant{2, Reduce::in_order, Acc::fma_chain, 128, true})) << f.text();
 }
 
 TEST(GpuCheckForensics, SplitBoundsAreEqualPartsOnTheGranule) {
