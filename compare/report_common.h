@@ -42,6 +42,17 @@ inline std::string jstr(const std::string& s) {
   }
   return o + "\"";
 }
+// f(item) of every item, comma-separated: the body of a JSON array or object.
+template <class Range, class F>
+inline std::string jjoin(const Range& items, F&& f) {
+  std::string o;
+  for (const auto& x : items) {
+    if (!o.empty()) o += ',';
+    o += f(x);
+  }
+  return o;
+}
+
 // Text escaped for HTML content and attribute values.
 inline std::string esc(const std::string& s) {
   std::string o;

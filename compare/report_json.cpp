@@ -11,17 +11,6 @@ namespace {
 std::string jnum(double v) {
   return std::isfinite(v) ? fmtf("%.17g", v) : jstr(num(v));
 }
-// f(item) of every item, comma-separated: the body of a JSON array or object.
-template <class Range, class F>
-std::string jjoin(const Range& items, F&& f) {
-  std::string o;
-  for (const auto& x : items) {
-    if (!o.empty()) o += ',';
-    o += f(x);
-  }
-  return o;
-}
-
 std::string jint(int64_t v) { return std::to_string(v); }
 // A string that is absent when empty: null.
 std::string jstr_or_null(const std::string& s) { return s.empty() ? std::string("null") : jstr(s); }

@@ -9,21 +9,23 @@
 namespace v4::harness {
 
 using compare::esc;
+using compare::jjoin;
 using compare::jstr;
 
 namespace {
 
 std::string jopt(const std::string& s) { return s.empty() ? "null" : jstr(s); }
 std::string jbool(bool b) { return b ? "true" : "false"; }
-std::string jstrs(const std::vector<std::string>& v) {
-  std::string o;
-  for (const std::string& s : v) o += (o.empty() ? "" : ",") + jstr(s);
-  return "[" + o + "]";
+// A JSON array of the items, each written by f.
+template <class Range, class F>
+std::string jarray(const Range& items, F&& f) {
+  std::string o = "[";
+  o += jjoin(items, f);
+  return o += "]";
 }
+std::string jstrs(const std::vector<std::string>& v) { return jarray(v, jstr); }
 std::string jints(const std::vector<int64_t>& v) {
-  std::string o;
-  for (int64_t x : v) o += (o.empty() ? "" : ",") + std::to_string(x);
-  return "[" + o + "]";
+  return jarray(v, [](int64_t x) { return std::to_string(x); });
 }
 
 std::string jvariant(const GemmVariant& v, const std::string& op, int64_t K) {
@@ -74,8 +76,7 @@ std::string jdeterminism(const DeterminismProbe& d) {
   std::string o = "{\"ran\":" + jbool(d.ran()) + ",\"skipped\":" + jopt(d.skipped);
   if (!d.ran()) return o + "}";
   o += ",\"repeats\":" + std::to_string(d.repeats) + ",\"streams\":" + std::to_string(d.streams) + ",\"launches\":[";
-  for (size_t i = 0; i < d.launches.size(); ++i) o += (i ? "," : "") + jlaunch(d.launches[i]);
-  return o + "],\"deterministic\":" + jbool(d.deterministic()) + ",\"first_diff\":" +
+  return o + jjoin(d.launches, jlaunch) + "],\"deterministic\":" + jbool(d.deterministic()) + ",\"first_diff\":" +
          (d.deterministic() ? "null" : jlaunch(d.launches[size_t(d.first_diff)])) + "}";
 }
 
