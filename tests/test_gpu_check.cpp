@@ -75,11 +75,12 @@ TEST(GpuCheckPlugin, LoadsTheExampleAndRunsItsDocumentedRule) {
   EXPECT_FALSE(cand->kernel("bf16_gemm", Recipe::canonical).empty());
   EXPECT_TRUE(cand->kernel("f32_gemm", Recipe::canonical).empty());
   EXPECT_EQ(cand->device(), "CPU");
-  for (int64_t M : {3, 64}) {  // 4 splits below M = 64, one from there
-    OpData d("bf16_gemm", {{"M", M}, {"N", 8}, {"K", 100}});
+  for (int64_t M : {3, 63, 64}) {  // 4 splits below M = 64, one from there
+    OpData d("bf16_gemm", {{"M", M}, {"N", 256}, {"K", 1000}});
     const Outputs want = run_cpu_op("bf16_gemm", d.in, Recipe::canonical);
     const Outputs got = cand->run("bf16_gemm", d.in, want, Recipe::canonical, RunOptions{});
     const auto expect = splitk_bf16(*d.in["a"], *d.in["b"], M < 64 ? 4 : 1);
+    if (M >= 63) ASSERT_NE(expect, splitk_bf16(*d.in["a"], *d.in["b"], M < 64 ? 1 : 4)) << "M=" << M << " must tell the schedules apart";
     ASSERT_EQ(got.size(), 1u);
     EXPECT_EQ(std::vector<uint16_t>(got[0].second.as<uint16_t>(), got[0].second.as<uint16_t>() + expect.size()), expect) << "M=" << M;
   }
