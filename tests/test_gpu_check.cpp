@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 
 #include "compare/harness/candidate.h"
+#include "compare/harness/device_memory.h"
 #include "compare/harness/forensics.h"
 #include "compare/harness/gpu_check.h"
 #include "compare/harness/op_exec.h"
@@ -80,7 +82,9 @@ TEST(GpuCheckPlugin, LoadsTheExampleAndRunsItsDocumentedRule) {
     const Outputs want = run_cpu_op("bf16_gemm", d.in, Recipe::canonical);
     const Outputs got = cand->run("bf16_gemm", d.in, want, Recipe::canonical, RunOptions{});
     const auto expect = splitk_bf16(*d.in["a"], *d.in["b"], M < 64 ? 4 : 1);
-    if (M >= 63) ASSERT_NE(expect, splitk_bf16(*d.in["a"], *d.in["b"], M < 64 ? 1 : 4)) << "M=" << M << " must tell the schedules apart";
+    if (M >= 63) {
+      ASSERT_NE(expect, splitk_bf16(*d.in["a"], *d.in["b"], M < 64 ? 1 : 4)) << "M=" << M << " must tell the schedules apart";
+    }
     ASSERT_EQ(got.size(), 1u);
     EXPECT_EQ(std::vector<uint16_t>(got[0].second.as<uint16_t>(), got[0].second.as<uint16_t>() + expect.size()), expect) << "M=" << M;
   }
@@ -108,6 +112,50 @@ TEST(GpuCheckPlugin, AFailingRunIsBadInputWithThePluginsReason) {
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("failed: deliberate failure"), std::string::npos) << e.what();
   }
+}
+
+// Device memory backed by host memory: what the loader asks of compare/gpu/'s CUDA hook.
+class HostBackedDevice final : public DeviceMemory {
+ public:
+  void* alloc(size_t n) override {
+    ++allocs;
+    return ::operator new(n);
+  }
+  void free(void* p) noexcept override {
+    ++frees;
+    ::operator delete(p);
+  }
+  void upload(void* d, const void* s, size_t n, int) override { std::memcpy(d, s, n), uploaded += n; }
+  void download(void* d, const void* s, size_t n, int) override { std::memcpy(d, s, n), downloaded += n; }
+  void* stream(int k) override { return reinterpret_cast<void*>(uintptr_t(0x1000 + k)); }
+  void sync(int k) override { ++syncs[k]; }
+  int streams() const override { return 2; }
+  std::string device() const override { return "host-backed test device"; }
+  int allocs = 0, frees = 0, syncs[2] = {0, 0};
+  size_t uploaded = 0, downloaded = 0;
+};
+
+TEST(GpuCheckPlugin, ADevicePluginGetsDeviceBuffersAndTheStreamItRunsOn) {
+  HostBackedDevice dev;
+  set_device_memory(&dev);
+  OpData d("bf16_gemm", {{"M", 3}, {"N", 5}, {"K", 16}});
+  const Outputs want = run_cpu_op("bf16_gemm", d.in, Recipe::canonical);
+  {
+    auto cand = make_candidate("plugin:" + bad_plugin(5));
+    EXPECT_EQ(cand->streams(), 2);
+    EXPECT_EQ(cand->device(), "host-backed test device");
+    for (int k : {0, 1}) {
+      const Outputs got = cand->run("bf16_gemm", d.in, want, Recipe::canonical, RunOptions{k});
+      ASSERT_EQ(got[0].second.numel(), 15);
+      for (int64_t i = 0; i < 15; ++i) EXPECT_EQ(got[0].second.as<uint16_t>()[i], 0x1000 + k);
+      EXPECT_GE(dev.syncs[k], 1);
+    }
+  }
+  set_device_memory(nullptr);
+  EXPECT_EQ(dev.allocs, 2 * 3);  // a, b and c, twice
+  EXPECT_EQ(dev.frees, dev.allocs);
+  EXPECT_EQ(dev.uploaded, 2 * (3 * 16 + 5 * 16) * sizeof(uint16_t));
+  EXPECT_EQ(dev.downloaded, 2 * 15 * sizeof(uint16_t));
 }
 
 // ---- the batch probe ----

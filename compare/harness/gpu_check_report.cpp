@@ -66,7 +66,7 @@ std::string gpu_check_text(const GpuCheckResult& r) {
            cell_text(b.cells[3 * i + 2]) + "\n";
     o += "  the rows run alone match the CPU recipe(s): " + (b.baseline_matches.empty() ? std::string("none") : join(b.baseline_matches, ", ")) + "\n";
     if (b.invariant()) {
-      o += "  invariant: every placement bit-equal to batch 1\n";
+      o += "  invariant: every placement bit-equal to the rows run alone\n";
     } else {
       const BatchCell& c = b.cells[size_t(b.first_break)];
       o += "  FIRST BREAK: kernel " + b.kernel + ", batch " + std::to_string(c.batch) + ", " + position_text(c) + ": " +
