@@ -1,6 +1,7 @@
 // gpu_check (gpu_check.h): golden and candidate files, the comparator, forensics and the probes.
 #include "compare/harness/gpu_check.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
@@ -53,9 +54,10 @@ std::map<std::string, Tensor> neighbour_pool(const GpuCheckOptions& opt, const g
   p[layout->param] = kNeighbourPoolRows;
   for (golden::NamedTensor& nt : op.make_inputs(opt.seed + 1, p))
     for (const std::string& name : layout->inputs)
-      if (nt.name == name && in.count(name) && nt.t.fmt == in.at(name)->fmt &&
+      if (nt.name == name && in.count(name) && nt.t.fmt == in.at(name)->fmt && !nt.t.shape.empty() &&
           std::equal(nt.t.shape.begin() + 1, nt.t.shape.end(), in.at(name)->shape.begin() + 1, in.at(name)->shape.end()))
         pool[name] = std::move(nt.t);
+  if (pool.size() != layout->inputs.size()) pool.clear();  // every batched input gets the same rows, or none
   return pool;
 }
 
@@ -131,7 +133,9 @@ GpuCheckResult gpu_check(const GpuCheckOptions& opt, Candidate& cand) {
   write_candidate_file(cand_path, op->name, inputs, cand_out);
   res.diff = compare::compare_files(golden_path, cand_path, opt.compare);
   if (dir.keep) res.golden_file = golden_path, res.candidate_file = cand_path;
-  if (forensics_supports(op->name) && count_differ(golden_out, cand_out) > 0) res.forensics = recipe_forensics(op->name, in, cand_out[0].second);
+  if (forensics_supports(op->name) && count_differ(golden_out, cand_out) > 0)
+    for (const auto& [name, t] : cand_out)
+      if (name == "c") res.forensics = recipe_forensics(op->name, in, t);
 
   if (opt.probe_batch) {
     BatchSetup s{op->name, opt.recipe, in, golden_out, neighbour_pool(opt, *op, in), opt.seed};

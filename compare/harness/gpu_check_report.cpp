@@ -71,7 +71,7 @@ std::string gpu_check_text(const GpuCheckResult& r) {
       const BatchCell& c = b.cells[size_t(b.first_break)];
       o += "  FIRST BREAK: kernel " + b.kernel + ", batch " + std::to_string(c.batch) + ", " + position_text(c) + ": " +
            std::to_string(c.differ) + " of " + std::to_string(c.rows * b.row_elements) + " elements differ, first at batch row " +
-           std::to_string(c.first_row) + ", " + c.first_output + "[" + std::to_string(c.first_col) + "] of that row; the changed rows match " +
+           std::to_string(c.first_row) + ", " + c.first_output + "[" + std::to_string(c.first_col) + "] of that row: " + c.first_bits + "; the changed rows match " +
            (c.matches.empty() ? std::string("no CPU recipe") : "the CPU recipe(s) " + join(c.matches, ", ")) + "\n";
       if (b.baseline_forensics) o += "  alone: " + b.baseline_forensics->text() + "\n";
       if (b.break_forensics) o += "  batch " + std::to_string(c.batch) + ": " + b.break_forensics->text() + "\n";
@@ -90,7 +90,7 @@ std::string gpu_check_text(const GpuCheckResult& r) {
     } else {
       const Launch& l = d.launches[size_t(d.first_diff)];
       o += ": launch " + std::to_string(l.run) + " (stream " + std::to_string(l.stream) + ") differs from launch 1 in " +
-           std::to_string(l.differ) + " elements, first " + l.first_output + "[" + std::to_string(l.first_index) + "]\n";
+           std::to_string(l.differ) + " elements, first " + l.first_output + "[" + std::to_string(l.first_index) + "]: " + l.first_bits + "\n";
     }
   }
   return o + "\n" + gpu_check_summary_line(r) + "\n";

@@ -48,7 +48,7 @@ std::string jcell(const BatchCell& c) {
   return "{\"batch\":" + std::to_string(c.batch) + ",\"position\":" + std::to_string(c.position) + ",\"rows\":" + std::to_string(c.rows) +
          ",\"differ\":" + std::to_string(c.differ) + ",\"first_output\":" + jopt(c.first_output) +
          ",\"first_row\":" + (c.first_row < 0 ? "null" : std::to_string(c.first_row)) +
-         ",\"first_col\":" + (c.first_col < 0 ? "null" : std::to_string(c.first_col)) +
+         ",\"first_col\":" + (c.first_col < 0 ? "null" : std::to_string(c.first_col)) + ",\"first_bits\":" + jopt(c.first_bits) +
          ",\"matches\":" + jstrs(c.matches) + "}";
 }
 
@@ -69,7 +69,8 @@ std::string jbatch(const BatchProbe& b) {
 
 std::string jlaunch(const Launch& l) {
   return "{\"run\":" + std::to_string(l.run) + ",\"stream\":" + std::to_string(l.stream) + ",\"differ\":" + std::to_string(l.differ) +
-         ",\"first_output\":" + jopt(l.first_output) + ",\"first_index\":" + (l.first_index < 0 ? "null" : std::to_string(l.first_index)) + "}";
+         ",\"first_output\":" + jopt(l.first_output) + ",\"first_index\":" + (l.first_index < 0 ? "null" : std::to_string(l.first_index)) +
+         ",\"first_bits\":" + jopt(l.first_bits) + "}";
 }
 
 std::string jdeterminism(const DeterminismProbe& d) {
@@ -132,7 +133,7 @@ std::string gpu_check_html(const GpuCheckResult& r) {
     if (!b.invariant()) {
       const BatchCell& c = b.cells[size_t(b.first_break)];
       o += "<p><b>First break:</b> batch " + std::to_string(c.batch) + ", " + esc(position_text(c)) + ", " + std::to_string(c.differ) +
-           " elements differ, first at batch row " + std::to_string(c.first_row) +
+           " elements differ, first at batch row " + std::to_string(c.first_row) + ": " + esc(c.first_bits) +
            (c.matches.empty() ? "" : "; the changed rows match the CPU recipe " + esc(c.matches[0])) + "</p>\n";
       if (b.baseline_forensics) o += "<p>alone: " + esc(b.baseline_forensics->text()) + "</p>\n";
       if (b.break_forensics) o += "<p>batch " + std::to_string(c.batch) + ": " + esc(b.break_forensics->text()) + "</p>\n";

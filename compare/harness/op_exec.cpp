@@ -5,6 +5,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "compare/metrics.h"
 #include "golden/ops.h"
 
 namespace v4::harness {
@@ -129,6 +130,24 @@ int64_t count_differ(const Outputs& a, const Outputs& b, std::string* first_outp
     total += n;
   }
   return total;
+}
+
+namespace {
+std::string element_text(const Tensor& t, int64_t flat) {
+  const int64_t last = t.shape.empty() ? 1 : t.shape.back();
+  const int64_t row_len = t.fmt == Fmt::e2m1x2 && t.shape.size() >= 2 && last % 2 ? last : 0;
+  const compare::Elem e = compare::elem_read(t.fmt, t.data.data(), flat, row_len);
+  return compare::bits_hex(t.fmt, e.bits) + " (" + compare::elem_value_text(t.fmt, e) + ")";
+}
+const Tensor& output(const Outputs& o, const std::string& name) {
+  for (const auto& [n, t] : o)
+    if (n == name) return t;
+  throw std::logic_error("output " + name + " missing");
+}
+}  // namespace
+
+std::string element_pair_text(const Outputs& a, const Outputs& b, const std::string& name, int64_t flat) {
+  return element_text(output(a, name), flat) + " vs " + element_text(output(b, name), flat);
 }
 
 }  // namespace v4::harness

@@ -32,5 +32,7 @@ int64_t count_differ(const Tensor& a, const Tensor& b, int64_t* first = nullptr)
 // The same for every output of two output lists with the same names; first_output/first_index locate
 // the first differing element. std::logic_error when names or shapes disagree.
 int64_t count_differ(const Outputs& a, const Outputs& b, std::string* first_output = nullptr, int64_t* first_index = nullptr);
+// Output `name`'s element `flat` in a and in b, bits and value: "0x3f80 (1) vs 0x3f81 (1.0078125)".
+std::string element_pair_text(const Outputs& a, const Outputs& b, const std::string& name, int64_t flat);
 
 }  // namespace v4::harness

@@ -122,6 +122,7 @@ BatchProbe probe_batch(Candidate& cand, const BatchSetup& s, const std::vector<i
         int64_t flat = -1;
         c.differ = count_differ(want, got, &c.first_output, &flat);
         if (c.differ) {
+          c.first_bits = element_pair_text(want, got, c.first_output, flat);
           for (const auto& [name, t] : got)
             if (name == c.first_output) {
               const int64_t per_row = t.numel() / k;

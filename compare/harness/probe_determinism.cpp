@@ -19,7 +19,9 @@ DeterminismProbe probe_determinism(Candidate& cand, const std::string& op, const
     Launch l;
     l.run = ++run;
     l.stream = stream;
-    l.differ = count_differ(first, cand.run(op, in, expected, r, RunOptions{stream}), &l.first_output, &l.first_index);
+    const Outputs out = cand.run(op, in, expected, r, RunOptions{stream});
+    l.differ = count_differ(first, out, &l.first_output, &l.first_index);
+    if (l.differ) l.first_bits = element_pair_text(first, out, l.first_output, l.first_index);
     if (l.differ && p.first_diff < 0) p.first_diff = int64_t(p.launches.size());
     p.launches.push_back(l);
   };

@@ -35,6 +35,7 @@ struct BatchCell {
   std::string first_output;  // where the first of them is ("" when none)
   int64_t first_row = -1;    // its row in the batch
   int64_t first_col = -1;    // its flat index within that row's output
+  std::string first_bits;    // "0x3f80 (1) vs 0x3f81 (1.0078125)": alone vs in the batch
   std::vector<std::string> matches;  // when differ: the CPU recipes the changed block equals
 };
 
@@ -64,6 +65,7 @@ struct Launch {
   int64_t differ = 0;
   std::string first_output;
   int64_t first_index = -1;
+  std::string first_bits;  // launch 1 vs this launch, as BatchCell::first_bits
 };
 struct DeterminismProbe {
   std::string skipped;
