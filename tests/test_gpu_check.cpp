@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 
@@ -260,6 +261,14 @@ TEST(GpuCheckDeterminism, CatchesABitFlippedOnTheThirdLaunch) {
   EXPECT_EQ(l.differ, 1);
   EXPECT_EQ(l.first_output, "c");
   EXPECT_EQ(l.first_index, FlakyCandidate::kFlipAt);
+  {  // both bit patterns: the code of launch 1, then that code with its lowest bit flipped
+    const uint16_t code = expected[0].second.as<uint16_t>()[FlakyCandidate::kFlipAt];
+    char want[32];
+    std::snprintf(want, sizeof want, "0x%04x (", unsigned(code));
+    EXPECT_EQ(l.first_bits.rfind(want, 0), 0u) << l.first_bits;
+    std::snprintf(want, sizeof want, " vs 0x%04x (", unsigned(code ^ 1));
+    EXPECT_NE(l.first_bits.find(want), std::string::npos) << l.first_bits;
+  }
   for (const Launch& other : p.launches) EXPECT_EQ(other.differ, other.run == 3 ? 1 : 0);
 
   FlakyCandidate steady(-1, -1, 3);
