@@ -17,12 +17,14 @@
 #include "golden/ops.h"
 #include "reference/formats.h"
 #include "support/cli_run.h"
+#include "support/op_inputs.h"
 #include "support/temp_dir.h"
 
 namespace v4::harness {
 namespace {
 
 using v4::test::run_cli;
+using OpData = v4::test::SeededOpInputs;
 
 const std::string kSplitK = V4ORACLE_SPLITK_PLUGIN;
 std::string bad_plugin(int kind) { return std::string(V4ORACLE_BAD_PLUGIN_DIR) + "/libtest_bad_plugin_" + std::to_string(kind) + ".so"; }
@@ -36,18 +38,6 @@ std::string error_of(const std::string& spec) {
   return "(no error)";
 }
 
-// Seeded op inputs, owned, with the Inputs view candidates take.
-struct OpData {
-  std::vector<golden::NamedTensor> tensors;
-  Inputs in;
-  OpData(const std::string& op, golden::ShapeParams shape, uint64_t seed = 0) {
-    const golden::OpSpec* spec = golden::op_find(op);
-    for (auto& [k, v] : spec->defaults)
-      if (!shape.count(k)) shape[k] = v;
-    tensors = spec->make_inputs(seed, shape);
-    for (const golden::NamedTensor& nt : tensors) in[nt.name] = &nt.t;
-  }
-};
 
 // bf16 C = A·Bᵀ with K in `splits` parts of ceil(K/splits), each an fp32 fma chain from +0, the parts
 // added in order -- the example plug-in's rule, written again here.

@@ -11,25 +11,19 @@
 #include "golden/ops.h"
 #include "reference/formats.h"
 #include "support/cli_run.h"
+#include "support/op_inputs.h"
 #include "support/temp_dir.h"
 
 namespace v4::harness {
 namespace {
 
 using Acc = GemmVariant::Acc;
+// Seed 7: any seed will do; the expectations are recomputed from the inputs.
+struct OpData : v4::test::SeededOpInputs {
+  OpData(const std::string& op, golden::ShapeParams shape) : SeededOpInputs(op, std::move(shape), 7) {}
+};
 using Reduce = GemmVariant::Reduce;
 
-struct OpData {
-  std::vector<golden::NamedTensor> tensors;
-  Inputs in;
-  OpData(const std::string& op, golden::ShapeParams shape) {
-    const golden::OpSpec* spec = golden::op_find(op);
-    for (auto& [k, v] : spec->defaults)
-      if (!shape.count(k)) shape[k] = v;
-    tensors = spec->make_inputs(7, shape);
-    for (const golden::NamedTensor& nt : tensors) in[nt.name] = &nt.t;
-  }
-};
 
 // bf16 A·Bᵀ, K in `splits` equal parts, each an fp32 fma chain from +0, partials added last to first.
 Tensor splitk_reversed(const Tensor& a, const Tensor& b, int64_t splits) {
