@@ -10,6 +10,7 @@ constexpr RegisterFn kCommands[] = {
     register_op,
     register_demo,
     register_compare,
+    register_gpu_check,
 };
 }  // namespace
 

@@ -3,6 +3,10 @@
 #pragma once
 #include <CLI/CLI.hpp>
 #include <span>
+#include <string>
+#include <vector>
+
+#include "golden/ops.h"
 
 namespace v4::cli {
 
@@ -13,8 +17,12 @@ void register_cast(CLI::App& app);
 void register_op(CLI::App& app);
 void register_demo(CLI::App& app);
 void register_compare(CLI::App& app);
+void register_gpu_check(CLI::App& app);
 
 std::span<const RegisterFn> commands();
+
+// `--shape k=v ...` of `op` and `gpu-check`; std::invalid_argument naming `command` on a malformed pair.
+golden::ShapeParams parse_shape(const std::vector<std::string>& kvs, const std::string& command);
 
 // Exit statuses (design.md §6).
 inline constexpr int kExitOk = 0;
