@@ -210,7 +210,7 @@ TEST(GpuCheckBatch, TheSplitKPluginBreaksWhereItsSplitCountChanges) {
   EXPECT_EQ(c.matches, std::vector<std::string>{"canonical"});
   // Forensics names both schedules.
   ASSERT_TRUE(r.batch.baseline_forensics && r.batch.baseline_forensics->match);
-  EXPECT_EQ(*r.batch.baseline_forensics->match, (GemmVariant{4, GemmVariant::Reduce::in_order, GemmVariant::Acc::fma_chain, 128, true}));
+  EXPECT_EQ(*r.batch.baseline_forensics->match, (GemmVariant{4, 0, GemmVariant::Reduce::in_order, GemmVariant::Acc::fma_chain, 128, true}));
   ASSERT_TRUE(r.batch.break_forensics && r.batch.break_forensics->match);
   EXPECT_EQ(r.batch.break_forensics->match->splits, 1);
   EXPECT_EQ(r.batch.break_forensics->match->acc, GemmVariant::Acc::fma_chain);

@@ -1,5 +1,7 @@
-// gpu_candidates.h: GpuOp lists as harness candidates. Streams: 0 is the default stream, 1 and 2 are
-// non-blocking streams created on first use (the determinism probe launches on each).
+// gpu_candidates.h: GpuOp lists as harness candidates, and the CUDA implementation of the plug-in
+// loader's DeviceMemory hook. Streams: 0 is the default stream, 1 and 2 are non-blocking streams created on
+// first use (the determinism probe launches on each). Linked whole into v4oracle (cli/CMakeLists.txt), so
+// the static registrar at the end of this file runs before main().
 #include "compare/gpu/gpu_candidates.h"
 
 #include <cuda_runtime.h>
@@ -13,6 +15,7 @@
 #include "compare/gpu/fp8_gemm_wgmma.h"
 #include "compare/gpu/gpu_op.h"
 #include "compare/harness/candidate.h"
+#include "compare/harness/device_memory.h"
 
 namespace v4::gpu {
 
@@ -71,6 +74,30 @@ class GpuOpsCandidate final : public harness::Candidate {
   std::string last_;
 };
 
+// Device memory for V4O_MEMORY_DEVICE plug-ins, on the same streams as the built-in kernels.
+class CudaMemory final : public harness::DeviceMemory {
+ public:
+  void* alloc(size_t bytes) override {
+    void* p = nullptr;
+    cuda_check(cudaMalloc(&p, bytes ? bytes : 1), "cudaMalloc");
+    return p;
+  }
+  void free(void* p) noexcept override { cudaFree(p); }
+  void upload(void* dst, const void* src, size_t bytes, int k) override {
+    if (bytes) cuda_check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_for(k)), "upload");
+  }
+  void download(void* dst, const void* src, size_t bytes, int k) override {
+    if (bytes) cuda_check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream_for(k)), "download");
+  }
+  void* stream(int k) override { return stream_for(k); }
+  void sync(int k) override {
+    cuda_check(cudaStreamSynchronize(stream_for(k)), "cudaStreamSynchronize");
+    cuda_check(cudaGetLastError(), "plug-in kernel");
+  }
+  int streams() const override { return kStreams; }
+  std::string device() const override { return gpu_device_name(); }
+};
+
 }  // namespace
 
 void register_gpu_candidates() {
@@ -94,5 +121,14 @@ void register_gpu_candidates() {
             new GpuOpsCandidate(arg.empty() ? "cublaslt" : "cublaslt:" + arg, cublaslt_ops(arg), true));
       });
 }
+
+namespace {
+const bool kRegistered = [] {
+  register_gpu_candidates();
+  static CudaMemory memory;
+  harness::set_device_memory(&memory);
+  return true;
+}();
+}  // namespace
 
 }  // namespace v4::gpu

@@ -161,7 +161,15 @@ Tensor to_output(const std::string& op, int64_t M, int64_t N, const std::vector<
 
 int64_t granule_of(const std::string& op) { return op == "fp8_gemm" ? kFp8Block : 16; }
 
+// The split granules searched for op, smallest first: bf16/f32 instruction multiples up to a 256-wide K
+// tile (cuBLASLt cuts at 64); fp8 at its 128-wide scale blocks only.
+std::vector<int64_t> granules_of(const std::string& op) {
+  return op == "fp8_gemm" ? std::vector<int64_t>{kFp8Block} : std::vector<int64_t>{16, 32, 64, 128, 256};
+}
+
 }  // namespace
+
+int64_t variant_granule(const std::string& op, const GemmVariant& v) { return v.granule ? v.granule : granule_of(op); }
 
 std::vector<int64_t> split_bounds(int64_t K, int64_t splits, int64_t granule) {
   if (splits < 1 || K <= 0) return splits == 1 ? std::vector<int64_t>{0, K} : std::vector<int64_t>{};
@@ -180,6 +188,11 @@ std::vector<GemmVariant> gemm_variants(const std::string& op, int64_t K) {
   std::vector<GemmVariant> v;
   const bool fp8 = op == "fp8_gemm";
   for (int64_t s : split_counts(K, granule_of(op))) {
+   std::vector<std::vector<int64_t>> seen;  // a granule giving the same boundaries as a smaller one adds nothing
+   for (int64_t g : s == 1 ? std::vector<int64_t>{granule_of(op)} : granules_of(op)) {
+    const std::vector<int64_t> bounds = split_bounds(K, s, g);
+    if (bounds.empty() || std::find(seen.begin(), seen.end(), bounds) != seen.end()) continue;
+    seen.push_back(bounds);
     std::vector<Reduce> reduces{Reduce::in_order};
     if (s > 2) reduces.push_back(Reduce::reversed);
     if (s > 3) reduces.push_back(Reduce::tree);
@@ -191,7 +204,11 @@ std::vector<GemmVariant> gemm_variants(const std::string& op, int64_t K) {
     for (Acc a : accs)
       for (int64_t P : fp8 && a == Acc::hopper_chain ? std::vector<int64_t>{128, 64, 32} : std::vector<int64_t>{128})
         for (bool fma : fp8 && a != Acc::exact_direct ? std::vector<bool>{true, false} : std::vector<bool>{true})
-          for (Reduce r : a == Acc::exact_direct ? std::vector<Reduce>{Reduce::in_order} : reduces) v.push_back({s, r, a, P, fma});
+          for (Reduce r : a == Acc::exact_direct ? std::vector<Reduce>{Reduce::in_order} : reduces) {
+            GemmVariant x{s, g == granule_of(op) ? 0 : g, r, a, P, fma};
+            v.push_back(x);
+          }
+   }
   }
   return v;
 }
@@ -203,7 +220,7 @@ std::vector<std::vector<float>> variant_partials(const std::string& op, const In
   const bool fp8 = op == "fp8_gemm", bf = op == "bf16_gemm";
   const Fmt f = fp8 ? Fmt::e4m3fn : bf ? Fmt::bf16 : Fmt::f32;
   const Tensor &a = input(in, "a", f), &b = input(in, "b", f);
-  const std::vector<int64_t> bounds = split_bounds(a.shape[1], v.splits, granule_of(op));
+  const std::vector<int64_t> bounds = split_bounds(a.shape[1], v.splits, variant_granule(op, v));
   if (bounds.empty()) throw std::invalid_argument("forensics: " + std::to_string(v.splits) + " splits do not fit K = " + std::to_string(a.shape[1]));
   if (!fp8) return dot_partials(bf, a, b, bounds, v.acc);
   const Fp8Inputs x{a, input(in, "a_scale", Fmt::ue8m0), b, input(in, "b_scale", Fmt::ue8m0)};
@@ -212,7 +229,7 @@ std::vector<std::vector<float>> variant_partials(const std::string& op, const In
 
 // Variants that differ only in the reduction share their partials.
 struct PartialsKey {
-  int64_t splits, promote_every;
+  int64_t splits, granule, promote_every;
   Acc acc;
   bool promote_fma;
   auto operator<=>(const PartialsKey&) const = default;
@@ -243,7 +260,7 @@ ForensicsResult recipe_forensics(const std::string& op, const Inputs& in, const 
     if (v.acc == Acc::exact_direct) {
       out = gemm_variant_output(op, in, v);
     } else {
-      const PartialsKey key{v.splits, v.promote_every, v.acc, v.promote_fma};
+      const PartialsKey key{v.splits, v.granule, v.promote_every, v.acc, v.promote_fma};
       auto it = cache.find(key);
       if (it == cache.end()) it = cache.emplace(key, variant_partials(op, in, v)).first;
       out = to_output(op, res.M, res.N, it->second, v.reduce);

@@ -18,6 +18,9 @@ struct GemmVariant {
   enum class Acc { fma_chain, hopper_chain, exact_f32, exact_direct };
   enum class Reduce { in_order, reversed, tree };
   int64_t splits = 1;               // contiguous K parts (docs/gpu-check.md: split_bounds)
+  // Split lengths are multiples of this many K (0: the op's smallest, 16 for bf16/f32, 128 for fp8);
+  // cuBLASLt's split-K cuts at multiples of 64 (docs/gpu.md).
+  int64_t granule = 0;
   Reduce reduce = Reduce::in_order;  // how the splits' fp32 partials are added (fp32 RN adds)
   // Per split: fma_chain: fp32 fma in k (bf16/f32) or exact 128-block partials rounded to fp32 (fp8);
   // hopper_chain: wgmma chains (bf16: over the whole split; fp8: over each promote_every group);
@@ -33,6 +36,7 @@ struct GemmVariant {
 // The K boundaries of `splits` contiguous parts: each ceil(K / splits) rounded up to `granule`, the last
 // one shorter; empty when that leaves a part empty (the variant then duplicates one with fewer splits).
 std::vector<int64_t> split_bounds(int64_t K, int64_t splits, int64_t granule);
+int64_t variant_granule(const std::string& op, const GemmVariant& v);  // v.granule, or the op's smallest
 
 bool forensics_supports(const std::string& op);  // bf16_gemm, f32_gemm, fp8_gemm
 // The family for op at this K, in search order (simplest first: unsplit, in-order, fma before hopper).

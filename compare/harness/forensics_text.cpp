@@ -31,10 +31,12 @@ std::string acc_text(const std::string& op, const GemmVariant& v) {
 std::string GemmVariant::text(const std::string& op, int64_t K) const {
   std::string s = acc_text(op, *this);
   if (splits == 1) return s + ", K unsplit";
-  const std::vector<int64_t> b = split_bounds(K, splits, op == "fp8_gemm" ? 128 : 16);
-  std::string len = b.size() > 1 ? std::to_string(b[1] - b[0]) : "?";
+  const std::vector<int64_t> b = split_bounds(K, splits, variant_granule(op, *this));
+  std::string len = (b.size() > 1 ? std::to_string(b[1] - b[0]) : "?") + " each";
   if (b.size() > 2 && b[b.size() - 1] - b[b.size() - 2] != b[1] - b[0]) len += ", the last " + std::to_string(b.back() - b[b.size() - 2]);
-  s += " with K split in " + std::to_string(splits) + " (" + len + " each), splits added ";
+  s += " with K split in " + std::to_string(splits) + " (" + len;
+  if (granule) s += ", cut at multiples of " + std::to_string(granule);
+  s += "), splits added ";
   switch (reduce) {
     case Reduce::in_order: return s + "in order";
     case Reduce::reversed: return s + "in reverse order";

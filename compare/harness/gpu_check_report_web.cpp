@@ -31,7 +31,7 @@ std::string jints(const std::vector<int64_t>& v) {
 std::string jvariant(const GemmVariant& v, const std::string& op, int64_t K) {
   static const char* acc[] = {"fma_chain", "hopper_chain", "exact_f32", "exact_direct"};
   static const char* red[] = {"in_order", "reversed", "tree"};
-  return "{\"splits\":" + std::to_string(v.splits) + ",\"reduce\":" + jstr(red[int(v.reduce)]) + ",\"acc\":" + jstr(acc[int(v.acc)]) +
+  return "{\"splits\":" + std::to_string(v.splits) + ",\"split_granule\":" + std::to_string(variant_granule(op, v)) + ",\"reduce\":" + jstr(red[int(v.reduce)]) + ",\"acc\":" + jstr(acc[int(v.acc)]) +
          ",\"promote_every\":" + (op == "fp8_gemm" ? std::to_string(v.promote_every) : "null") +
          ",\"promote_fma\":" + (op == "fp8_gemm" ? jbool(v.promote_fma) : "null") + ",\"text\":" + jstr(v.text(op, K)) + "}";
 }
