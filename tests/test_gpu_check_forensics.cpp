@@ -12,6 +12,7 @@
 #include "compare/harness/op_exec.h"
 #include "golden/ops.h"
 #include "reference/formats.h"
+#include "reference/gemm.h"
 #include "support/cli_run.h"
 #include "support/op_inputs.h"
 #include "support/temp_dir.h"
@@ -120,6 +121,26 @@ TEST(GpuCheckForensics, NamesCublasLtSplitKOnAnH200) {
   EXPECT_NE(r.text().find("hopper with K split in 3 (1408 each, the last 1280, cut at multiples of 64), splits added in order"),
             std::string::npos)
       << r.text();
+}
+
+// cuBLASLt's FP8 fast accumulation with per-tensor scales: one k32 wgmma chain over all of K (the
+// reference's hopper_fp8_gemm_f32 with promote_every 0), then the one scale. Written here from that
+// building block; the search must name the unpromoted chain, not the promoted hopper recipe.
+TEST(GpuCheckForensics, NamesFp8FastAccumulation) {
+  OpData d("fp8_gemm", {{"M", 16}, {"N", 128}, {"K", 512}, {"uniform_scales", 1}});
+  const Tensor &a = *d.in["a"], &b = *d.in["b"];
+  const int64_t M = 16, N = 128, K = 512;
+  std::vector<float> chain(size_t(M * N));
+  hopper_fp8_gemm_f32(a.as<uint8_t>(), b.as<uint8_t>(), M, N, K, 0, nullptr, chain.data());
+  const float scale = ue8m0_decode(d.in["a_scale"]->as<uint8_t>()[0]) * ue8m0_decode(d.in["b_scale"]->as<uint8_t>()[0]);
+  Tensor c = Tensor::make(Fmt::bf16, {M, N});
+  for (int64_t i = 0; i < M * N; ++i) c.as<uint16_t>()[i] = bf16_encode(std::fma(chain[size_t(i)], scale, 0.0f));
+  ASSERT_GT(count_differ(c, run_cpu_op("fp8_gemm", d.in, Recipe::hopper)[0].second), 0) << "the case must tell the two apart";
+  const ForensicsResult f = recipe_forensics("fp8_gemm", d.in, c);
+  ASSERT_TRUE(f.match) << f.text();
+  EXPECT_EQ(f.match->promote_every, K) << f.text();
+  EXPECT_EQ(f.match->acc, Acc::hopper_chain) << f.text();
+  EXPECT_NE(f.text().find("one k32 wgmma chain over all of K"), std::string::npos) << f.text();
 }
 
 TEST(GpuCheckForensics, SplitBoundsAreEqualPartsOnTheGranule) {

@@ -98,6 +98,16 @@ class CudaMemory final : public harness::DeviceMemory {
   std::string device() const override { return gpu_device_name(); }
 };
 
+// A GPU candidate needs a usable device: without one (no GPU, no driver, a driver older than the
+// runtime) making it is bad usage -- one line and exit 2 -- not an internal error.
+void require_device(const std::string& spec) {
+  int n = 0;
+  const cudaError_t e = cudaGetDeviceCount(&n);
+  if (e != cudaSuccess || n == 0)
+    throw std::invalid_argument("candidate " + spec + ": no usable CUDA device (" +
+                                (e != cudaSuccess ? std::string(cudaGetErrorString(e)) : std::string("no device")) + ")");
+}
+
 }  // namespace
 
 void register_gpu_candidates() {
@@ -106,6 +116,7 @@ void register_gpu_candidates() {
       [](const std::string& arg) {
         if (!arg.empty() && arg != "cudacore")
           throw std::invalid_argument("candidate builtin takes no argument or :cudacore (got '" + arg + "')");
+        require_device(arg.empty() ? "builtin" : "builtin:" + arg);
         std::vector<GpuOp> ops = gpu_op_registry();
         if (arg == "cudacore")
           for (GpuOp& alt : gpu_ops_gemm_cudacore())
@@ -116,6 +127,7 @@ void register_gpu_candidates() {
   harness::register_candidate(
       "cublaslt", "cuBLASLt, loaded at run time; cublaslt:tensorwise and cublaslt:tensorwise-fastaccum for per-tensor FP8 scales",
       [](const std::string& arg) {
+        require_device(arg.empty() ? "cublaslt" : "cublaslt:" + arg);
         if (!cublaslt_status().available) throw std::invalid_argument("candidate cublaslt: " + cublaslt_status().detail);
         return std::unique_ptr<harness::Candidate>(
             new GpuOpsCandidate(arg.empty() ? "cublaslt" : "cublaslt:" + arg, cublaslt_ops(arg), true));

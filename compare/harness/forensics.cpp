@@ -167,6 +167,15 @@ std::vector<int64_t> granules_of(const std::string& op) {
   return op == "fp8_gemm" ? std::vector<int64_t>{kFp8Block} : std::vector<int64_t>{16, 32, 64, 128, 256};
 }
 
+// fp8 hopper: the K per wgmma chain before promotion. Unsplit, also one chain over all of K scaled once
+// at the end (cuBLASLt's fast accumulation with per-tensor scales; a group longer than a scale block takes
+// its first block's scales, exact when they are uniform).
+std::vector<int64_t> fp8_chain_lengths(int64_t K, int64_t splits) {
+  std::vector<int64_t> P{128, 64, 32};
+  if (splits == 1 && K > kFp8Block) P.push_back(K);
+  return P;
+}
+
 }  // namespace
 
 int64_t variant_granule(const std::string& op, const GemmVariant& v) { return v.granule ? v.granule : granule_of(op); }
@@ -202,7 +211,7 @@ std::vector<GemmVariant> gemm_variants(const std::string& op, int64_t K) {
     if (s == 1) accs.push_back(Acc::exact_direct);
     if (!fp8) accs.push_back(Acc::exact_f32);
     for (Acc a : accs)
-      for (int64_t P : fp8 && a == Acc::hopper_chain ? std::vector<int64_t>{128, 64, 32} : std::vector<int64_t>{128})
+      for (int64_t P : fp8 && a == Acc::hopper_chain ? fp8_chain_lengths(K, s) : std::vector<int64_t>{128})
         for (bool fma : fp8 && a != Acc::exact_direct ? std::vector<bool>{true, false} : std::vector<bool>{true})
           for (Reduce r : a == Acc::exact_direct ? std::vector<Reduce>{Reduce::in_order} : reduces) {
             GemmVariant x{s, g == granule_of(op) ? 0 : g, r, a, P, fma};

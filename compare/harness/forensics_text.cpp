@@ -29,6 +29,9 @@ std::string acc_text(const std::string& op, const GemmVariant& v) {
 }  // namespace
 
 std::string GemmVariant::text(const std::string& op, int64_t K) const {
+  if (op == "fp8_gemm" && acc == GemmVariant::Acc::hopper_chain && promote_every == K && K > 128)
+    return std::string("one k32 wgmma chain over all of K, scaled once at the end (no promotion: fast accumulation)") +
+           (promote_fma ? "" : ", scale multiplied then added");
   std::string s = acc_text(op, *this);
   if (splits == 1) return s + ", K unsplit";
   const std::vector<int64_t> b = split_bounds(K, splits, variant_granule(op, *this));
