@@ -165,3 +165,19 @@ TEST_F(Cli, CompareTellsRoundingTieFlipsInOpFiles) {
   EXPECT_NE(real.out.find("on a rounding tie 0, not a tie 1"), std::string::npos) << real.out;
   EXPECT_NE(slurp(path("tie.json")).find("\"flips_on_tie\":1"), std::string::npos);
 }
+
+// Every subcommand's --help names its defaults, its exit statuses and one example (cli/commands.h
+// add_help_footer); a command registered without the footer fails here.
+TEST_F(Cli, EveryCommandsHelpShowsExitStatusAndAnExample) {
+  for (const char* cmd : {"list", "cast", "op", "demo", "compare"}) {
+    const CliRun r = run(std::string(cmd) + " --help");
+    EXPECT_EQ(r.status, 0) << cmd;
+    EXPECT_NE(r.out.find("Exit status: 0 "), std::string::npos) << cmd << ":\n" << r.out;
+    EXPECT_NE(r.out.find("Example: v4oracle " + std::string(cmd)), std::string::npos) << cmd << ":\n" << r.out;
+  }
+  // Defaults shown: a value the command falls back to, as CLI11 prints it.
+  EXPECT_NE(run("compare --help").out.find("TEXT=bitwise"), std::string::npos);
+  EXPECT_NE(run("compare --help").out.find("INT:INT in [1 - 4096]=64"), std::string::npos);
+  EXPECT_NE(run("cast --help").out.find("=satfinite"), std::string::npos);
+  EXPECT_NE(run("demo --help").out.find("=v4oracle-demo"), std::string::npos);
+}
