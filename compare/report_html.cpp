@@ -200,14 +200,20 @@ std::string svg_heatmap(const TensorResult& t, const std::string& id) {
                                                "\" stroke=\"#ffffff\" stroke-width=\"3\" paint-order=\"stroke\"");
   };
   const int64_t worst = t.stats.worst.index;
-  mark(worst, "#6a00a8", "worst " + coords_text(t.shape, worst), 12);
-  mark(t.first_index, "#0050b3", "first " + coords_text(t.shape, t.first_index), -6);
+  if (worst == t.first_index) {
+    mark(worst, "#0050b3", "first = worst " + coords_text(t.shape, worst), 4);
+  } else {
+    mark(worst, "#6a00a8", "worst " + coords_text(t.shape, worst), 12);
+    mark(t.first_index, "#0050b3", "first " + coords_text(t.shape, t.first_index), -6);
+  }
   // Legend: the log2 colour scale from 1 step to the largest, then the special colours.
   std::vector<std::pair<double, std::string>> ticks;
   const int emax = int(std::floor(std::log2(double(maxs))));
   const int es = std::max(1, (emax + 7) / 8);
   for (int e = 0; e <= emax; e += es) ticks.push_back({log_pos(std::ldexp(1.0, e), double(maxs)), pow2_text(e)});
-  if (double(maxs) != std::ldexp(1.0, emax) || ticks.size() == 1) {
+  if (maxs == 1) {
+    ticks = {{1.0, "1"}};  // every differing element 1 step away: one colour
+  } else if (double(maxs) != std::ldexp(1.0, emax) || ticks.size() == 1) {
     if (ticks.size() > 1 && ticks.back().first > 0.85) ticks.pop_back();  // keep the end label legible
     ticks.push_back({1.0, std::to_string(maxs)});
   }
