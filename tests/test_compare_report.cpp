@@ -1,8 +1,10 @@
 // Comparator reports: the JSON report parses with an independent parser (Python's json) and carries the
-// verdict at the planted coordinate; the HTML report is self-contained (no network references) and
-// renders in a real browser: headless Chromium screenshots it, and a PNG decoder (Python zlib) counts
-// the verdict banner's colour and the plot series' colour. Skipped when /usr/bin/chromium or
-// /usr/bin/python3 is absent (CI installs chromium with V4ORACLE_WITH_BROWSER=1 scripts/deps.sh).
+// verdict at the planted coordinate; the HTML report is self-contained (no network references), its
+// plots carry the planted mismatches (cells, marks, histogram bars, density cell), and it renders in a
+// real browser at 1000 and 1600 px: headless Chromium screenshots it, a PNG decoder (Python zlib) counts
+// the verdict banner's and the heatmap's colours, and a probe copy reports the page's scrollWidth. The
+// browser tests are skipped when /usr/bin/chromium or /usr/bin/python3 is absent (CI installs chromium
+// with V4ORACLE_WITH_BROWSER=1 scripts/deps.sh). Text reports: the singular for counts of one.
 #include <gtest/gtest.h>
 
 #include <cmath>
