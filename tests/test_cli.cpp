@@ -4,12 +4,14 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <string>
 
 #include "golden/file_meta.h"
@@ -167,10 +169,23 @@ TEST_F(Cli, CompareTellsRoundingTieFlipsInOpFiles) {
 }
 
 // Every subcommand's --help names its defaults, its exit statuses and one example (cli/commands.h
-// add_help_footer); a command registered without the footer fails here.
+// add_help_footer); a command registered without the footer fails here. The commands are those the
+// top-level --help lists, so a command added later is checked too.
 TEST_F(Cli, EveryCommandsHelpShowsExitStatusAndAnExample) {
-  for (const char* cmd : {"list", "cast", "op", "demo", "compare"}) {
-    const CliRun r = run(std::string(cmd) + " --help");
+  const std::string top = run("--help").out;
+  const size_t at = top.find("\nSubcommands:\n");
+  ASSERT_NE(at, std::string::npos) << top;
+  std::istringstream lines(top.substr(at + 14));
+  std::vector<std::string> cmds;
+  for (std::string line; std::getline(lines, line) && line.rfind("  ", 0) == 0;) {
+    std::string name;
+    std::istringstream(line) >> name;
+    cmds.push_back(name);
+  }
+  for (const char* c : {"list", "cast", "op", "demo", "compare"})
+    EXPECT_NE(std::find(cmds.begin(), cmds.end(), c), cmds.end()) << c << " not listed in:\n" << top;
+  for (const std::string& cmd : cmds) {
+    const CliRun r = run(cmd + " --help");
     EXPECT_EQ(r.status, 0) << cmd;
     EXPECT_NE(r.out.find("Exit status: 0 "), std::string::npos) << cmd << ":\n" << r.out;
     EXPECT_NE(r.out.find("Example: v4oracle " + std::string(cmd)), std::string::npos) << cmd << ":\n" << r.out;
