@@ -16,24 +16,25 @@ struct OpArgs {
   std::vector<std::string> shape;
 };
 
-golden::ShapeParams parse_shape(const std::vector<std::string>& kvs) {
+}  // namespace
+
+golden::ShapeParams parse_shape(const std::vector<std::string>& kvs, const std::string& command) {
   golden::ShapeParams p;
   for (const std::string& kv : kvs) {
     const size_t eq = kv.find('=');
     if (eq == std::string::npos || eq == 0)
-      throw std::invalid_argument("op: --shape expects k=v, got '" + kv + "'");
+      throw std::invalid_argument(command + ": --shape expects k=v, got '" + kv + "'");
     try {
       size_t used = 0;
       const long long v = std::stoll(kv.substr(eq + 1), &used);
       if (used != kv.size() - eq - 1) throw std::invalid_argument(kv);
       p[kv.substr(0, eq)] = v;
     } catch (const std::exception&) {
-      throw std::invalid_argument("op: --shape value in '" + kv + "' is not an integer");
+      throw std::invalid_argument(command + ": --shape value in '" + kv + "' is not an integer");
     }
   }
   return p;
 }
-}  // namespace
 
 void register_op(CLI::App& app) {
   auto args = std::make_shared<OpArgs>();
@@ -64,7 +65,7 @@ void register_op(CLI::App& app) {
     const golden::OutputTarget target = golden::check_output(args->out);
     golden::check_outputs_distinct({target}, {*inputs ? args->inputs : std::string()});
     const auto outputs = golden::op_run_to_file(*op, *inputs ? std::optional<std::string>(args->inputs) : std::nullopt,
-                                                args->seed, parse_shape(args->shape), r, args->out);
+                                                args->seed, parse_shape(args->shape, "op"), r, args->out);
     // With -o - the HDF5 file is stdout, so the summary line goes to stderr.
     std::FILE* f = target.kind == golden::OutputKind::stdout_ ? stderr : stdout;
     std::fprintf(f, "%s", op->name.c_str());

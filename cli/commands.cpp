@@ -10,12 +10,13 @@ constexpr RegisterFn kCommands[] = {
     register_op,
     register_demo,
     register_compare,
+    register_gpu_check,
 };
 }  // namespace
 
 std::span<const RegisterFn> commands() { return kCommands; }
 
-void add_help_footer(CLI::App* cmd, std::string_view example, std::string_view exit_status) {
+void add_help_footer(CLI::App* cmd, std::string_view example, std::string_view exit_status, std::string_view details) {
   // No default shown for flags ("false"), positionals, lists, alternatives (an option that excludes
   // another has no value until given) and empty values.
   for (CLI::Option* o : cmd->get_options()) {
@@ -23,7 +24,7 @@ void add_help_footer(CLI::App* cmd, std::string_view example, std::string_view e
     o->capture_default_str();
     if (o->get_default_str().empty() || o->get_default_str() == "[]") o->default_str("");
   }
-  cmd->footer("Exit status: " + std::string(exit_status) + "\nExample: " + std::string(example) + "\nDetails: docs/cli.md");
+  cmd->footer("Exit status: " + std::string(exit_status) + "\nExample: " + std::string(example) + "\nDetails: " + std::string(details));
 }
 
 }  // namespace v4::cli

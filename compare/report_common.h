@@ -20,6 +20,51 @@ inline std::string num(double v) {
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
   return fmtf("%.6g", v);
 }
+// A JSON string literal: quotes, backslashes and control characters escaped.
+inline std::string jstr(const std::string& s) {
+  std::string o = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': o += "\\\""; break;
+      case '\\': o += "\\\\"; break;
+      case '\n': o += "\\n"; break;
+      case '\r': o += "\\r"; break;
+      case '\t': o += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          o += buf;
+        } else {
+          o += char(c);
+        }
+    }
+  }
+  return o + "\"";
+}
+// f(item) of every item, comma-separated: the body of a JSON array or object.
+template <class Range, class F>
+inline std::string jjoin(const Range& items, F&& f) {
+  std::string o;
+  for (const auto& x : items) {
+    if (!o.empty()) o += ',';
+    o += f(x);
+  }
+  return o;
+}
+
+// Text escaped for HTML content and attribute values.
+inline std::string esc(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    if (c == '<') o += "&lt;";
+    else if (c == '>') o += "&gt;";
+    else if (c == '&') o += "&amp;";
+    else if (c == '"') o += "&quot;";
+    else o += c;
+  }
+  return o;
+}
 // "1 element", "2 elements", "0 elements": a count with its noun in the number it takes (`many`:
 // the plural form when it is not the noun + "s").
 inline std::string plural(int64_t n, const std::string& noun, const std::string& many = "") {

@@ -16,19 +16,6 @@ namespace v4::compare {
 
 namespace {
 
-// Text escaped for HTML content and attribute values.
-std::string esc(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '<') o += "&lt;";
-    else if (c == '>') o += "&gt;";
-    else if (c == '&') o += "&amp;";
-    else if (c == '"') o += "&quot;";
-    else o += c;
-  }
-  return o;
-}
-
 // Sequential colour scale for t in [0, 1] (ColorBrewer YlOrRd, 5 classes, interpolated in RGB): light
 // yellow for the smallest value, dark red for the largest.
 std::string scale_colour(double t) {

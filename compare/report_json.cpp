@@ -7,43 +7,10 @@ namespace v4::compare {
 
 namespace {
 
-// A JSON string literal: quotes, backslashes and control characters escaped.
-std::string jstr(const std::string& s) {
-  std::string o = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': o += "\\\""; break;
-      case '\\': o += "\\\\"; break;
-      case '\n': o += "\\n"; break;
-      case '\r': o += "\\r"; break;
-      case '\t': o += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          o += buf;
-        } else {
-          o += char(c);
-        }
-    }
-  }
-  return o + "\"";
-}
 // A JSON number (%.17g: round-trips a double), or the string "nan", "inf", "-inf".
 std::string jnum(double v) {
   return std::isfinite(v) ? fmtf("%.17g", v) : jstr(num(v));
 }
-// f(item) of every item, comma-separated: the body of a JSON array or object.
-template <class Range, class F>
-std::string jjoin(const Range& items, F&& f) {
-  std::string o;
-  for (const auto& x : items) {
-    if (!o.empty()) o += ',';
-    o += f(x);
-  }
-  return o;
-}
-
 std::string jint(int64_t v) { return std::to_string(v); }
 // A string that is absent when empty: null.
 std::string jstr_or_null(const std::string& s) { return s.empty() ? std::string("null") : jstr(s); }

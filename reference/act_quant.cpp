@@ -17,7 +17,7 @@ void act_quant_sim(const uint16_t* x, int64_t rows, int64_t n, int block, uint16
   quant_for_each_block("act_quant", x, rows, n, block, kActQuantAmaxFloor, kFp8InvQmax,
                        [&](int64_t at, int64_t, const uint16_t* xb, uint8_t, float sv) {
                          for (int i = 0; i < block; ++i)
-                           y[at + i] = bf16_encode(fp8_e4m3_decode(act_quant_element(bf16_decode(xb[i]), sv)) * sv);
+                           y[at + i] = act_quant_sim_element(bf16_decode(xb[i]), sv);
                        });
 }
 

@@ -25,6 +25,9 @@ V4_HD uint8_t act_quant_element(float x, float s) {
   return fp8_e4m3_encode(v, Sat::satfinite);
 }
 
+// The simulation form of one element: bf16(f32(q) · s), q = act_quant_element(x, s).
+V4_HD uint16_t act_quant_sim_element(float x, float s) { return bf16_encode(fp8_e4m3_decode(act_quant_element(x, s)) * s); }
+
 void act_quant(const uint16_t* x, int64_t rows, int64_t n, int block, uint8_t* q, uint8_t* s);
 void act_quant_sim(const uint16_t* x, int64_t rows, int64_t n, int block, uint16_t* y);
 

@@ -52,6 +52,9 @@ V4_HD float minifloat_decode_magnitude(uint32_t mag, int M, int emin) {
 
 // Canonical float32 NaN produced by every decode here (CUDA's canonical NaN bit pattern).
 constexpr uint32_t kF32CanonicalNaN = 0x7FFFFFFFu;
+// x, with any NaN replaced by the canonical one. IEEE leaves an arithmetic NaN's payload open (x86
+// propagates an operand's, CUDA returns 0x7FFFFFFF): fp32 outputs pass through this to be portable.
+V4_HD float f32_canonical_nan(float x) { return f32_is_nan(x) ? f32_from_bits(kF32CanonicalNaN) : x; }
 
 // ---------------------------------------------------------------------------------------------
 // bf16: RNE, subnormals kept, overflow -> ±inf, any NaN -> 0x7FFF (CUDA cvt.rn.bf16.f32).

@@ -19,7 +19,7 @@ void fp4_act_quant_sim(const uint16_t* x, int64_t rows, int64_t n, uint16_t* y) 
   quant_for_each_block("fp4_act_quant", x, rows, n, kFp4Block, kFp4AmaxFloor, kFp4InvQmax,
                        [&](int64_t at, int64_t, const uint16_t* xb, uint8_t, float sv) {
                          for (int i = 0; i < kFp4Block; ++i)
-                           y[at + i] = bf16_encode(fp4_e2m1_decode(fp4_act_quant_element(bf16_decode(xb[i]), sv)) * sv);
+                           y[at + i] = fp4_act_quant_sim_element(bf16_decode(xb[i]), sv);
                        });
 }
 

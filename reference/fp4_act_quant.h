@@ -23,6 +23,11 @@ V4_HD uint8_t fp4_act_quant_element(float x, float s) {
   return fp4_e2m1_encode(v);
 }
 
+// The simulation form of one element: bf16(f32(q) · s), q = fp4_act_quant_element(x, s).
+V4_HD uint16_t fp4_act_quant_sim_element(float x, float s) {
+  return bf16_encode(fp4_e2m1_decode(fp4_act_quant_element(x, s)) * s);
+}
+
 void fp4_act_quant(const uint16_t* x, int64_t rows, int64_t n, uint8_t* q_packed, uint8_t* s);
 void fp4_act_quant_sim(const uint16_t* x, int64_t rows, int64_t n, uint16_t* y);
 

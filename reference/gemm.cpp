@@ -36,9 +36,12 @@ struct Out {
   uint16_t bf16;
 };
 // canonical, hopper: the fp32 accumulator and its bf16 rounding.
-Out output(float acc) { return {acc, bf16_encode(acc)}; }
+// Every fp32 output has the canonical NaN (formats.h: f32_canonical_nan), the GPU kernels' NaN.
+Out output(float acc) { return {f32_canonical_nan(acc), bf16_encode(acc)}; }
 // exact: the exact value rounded once to fp32, and once -- directly, not through fp32 -- to bf16.
-Out output(const ExactAcc& acc) { return {acc.round_to_f32(), bf16_encode(acc.round_to_bf16_value())}; }
+Out output(const ExactAcc& acc) {
+  return {f32_canonical_nan(acc.round_to_f32()), bf16_encode(acc.round_to_bf16_value())};
+}
 
 // C[m, n] = out(m, n) for every output (c_f32 and/or c_bf16; null skips). Rows run in parallel; each
 // output is computed alone, so the thread count cannot change a bit.
@@ -64,25 +67,6 @@ std::vector<float> decoded(int64_t rows, int64_t K, Value value) {
   return v;
 }
 
-// The exact sum of the n products a[k]·b[k] of one K-block (file comment).
-double block_sum(const float* a, const float* b, int n) {
-  double p = 0.0;
-  for (int k = 0; k < n; ++k) p += double(a[k]) * double(b[k]);
-  return p;
-}
-
-// One instruction of the Hopper tensor-core model, d = c + Σ_{i<k_instr} a[i]·b[i] (reference/wgmma_model.h),
-// of which the first n terms are given and the rest are zero products (a K tail padded to a whole
-// instruction). Operands are values of the instruction's input format (e4m3 holds every e2m1 value).
-float wgmma(const WgmmaModel& model, int k_instr, const float* a, const float* b, int64_t n, float c) {
-  WgmmaOperand ao[kWgmmaMaxK], bo[kWgmmaMaxK];
-  for (int i = 0; i < k_instr; ++i) {
-    ao[i] = wgmma_operand(i < n ? a[i] : 0.0f, model.a_mant_bits, model.a_emin);
-    bo[i] = wgmma_operand(i < n ? b[i] : 0.0f, model.b_mant_bits, model.b_emin);
-  }
-  return wgmma_fused_dot_add(ao, bo, k_instr, c, model);
-}
-
 // ---------------------------------------------------------------------------------------------
 // FP8: C[m, n] = Σ_kb (Σ_{k in block kb} A[m, k]·B[n, k]) · sa[m, kb] · sb[n/128, kb].
 //   a, b: (K,) row m of A and row n of B, decoded; sa: (KB,) row m of a_scale; sb: (KB,) row n/128 of b_scale.
@@ -92,16 +76,13 @@ Out fp8_output(const float* a, const float* b, const uint8_t* sa, const uint8_t*
   for (int64_t kb = 0; kb < K / kFp8Block; ++kb) {
     const float* ab = a + kb * kFp8Block;  // (128,) block kb of the two rows
     const float* bb = b + kb * kFp8Block;
-    const float s = ue8m0_decode(sa[kb]) * ue8m0_decode(sb[kb]);  // fp32(sa·sb): one IEEE multiply, as the kernels
-    if (r == Recipe::canonical) {
-      acc = std::fma(float(block_sum(ab, bb, kFp8Block)), s, acc);  // the exact block sum, rounded once
-    } else if (r == Recipe::hopper) {
-      float d = 0.0f;  // 4 chained k32 instructions from zero instead, then the same promotion
-      for (int q = 0; q < kFp8Block; q += kWgmmaE4M3K) d = wgmma(kWgmmaE4M3, kWgmmaE4M3K, ab + q, bb + q, kWgmmaE4M3K, d);
-      acc = std::fma(d, s, acc);
-    } else {
-      exact_add_block(exact, block_sum(ab, bb, kFp8Block), kFp8PartialExp, sa[kb], sb[kb]);  // scales enter exactly
+    if (r == Recipe::exact) {
+      exact_add_block(exact, gemm_block_sum(ab, bb, kFp8Block), kFp8PartialExp, sa[kb], sb[kb]);  // scales enter exactly
+      continue;
     }
+    // canonical: the exact block sum rounded once; hopper: 4 chained k32 instructions from zero instead.
+    // Then acc = fma(partial, fp32(sa·sb), acc).
+    acc = gemm_fp8_promote(acc, gemm_fp8_block_partial(ab, bb, r), sa[kb], sb[kb]);
   }
   return r == Recipe::exact ? output(exact) : output(acc);
 }
@@ -120,7 +101,6 @@ void fp8_plain(const ScaledArgs& g, Recipe r, float* c_f32, uint16_t* c_bf16) {
 // ---------------------------------------------------------------------------------------------
 // FP4×FP8: C[m, n] = Σ_kb32 ((Σ_{k in block kb32} A[m, k]·B[n, k]) · sa[m, k/128]) · sb[n, kb32].
 //   a, b: (K,) row m of A and row n of B, decoded; sa: (KB,) row m of a_scale; sb: (KB32,) row n of b_scale.
-static_assert(kFp4Block == kWgmmaE4M3K, "hopper: one k32 FP8 instruction covers one FP4 block");
 Out fp4_output(const float* a, const float* b, const uint8_t* sa, const uint8_t* sb, int64_t K, Recipe r) {
   float acc = 0.0f;  // canonical, hopper
   ExactAcc exact;    // exact
@@ -130,15 +110,12 @@ Out fp4_output(const float* a, const float* b, const uint8_t* sa, const uint8_t*
     const float* bb = b + k0;
     const uint8_t sa_k = sa[k0 / kFp8Block];  // the activation scale of the 128-block that holds this block
     if (r == Recipe::exact) {
-      exact_add_block(exact, block_sum(ab, bb, kFp4Block), kFp4PartialExp, sa_k, sb[kb32]);  // scales enter exactly
+      exact_add_block(exact, gemm_block_sum(ab, bb, kFp4Block), kFp4PartialExp, sa_k, sb[kb32]);  // scales enter exactly
       continue;
     }
     // canonical: the exact block sum rounded once; hopper: one k32 instruction from zero instead (the e2m1
     // values converted exactly to e4m3). Then the kernel's (p·sa)·sb, the last multiply-add fused.
-    const float p = r == Recipe::canonical ? float(block_sum(ab, bb, kFp4Block))
-                                           : wgmma(kWgmmaE4M3, kWgmmaE4M3K, ab, bb, kFp4Block, 0.0f);
-    const float t = p * ue8m0_decode(sa_k);
-    acc = std::fma(t, ue8m0_decode(sb[kb32]), acc);
+    acc = gemm_fp4_promote(acc, gemm_fp4_block_partial(ab, bb, r), sa_k, sb[kb32]);
   }
   return r == Recipe::exact ? output(exact) : output(acc);
 }
@@ -162,16 +139,9 @@ void fp4_plain(const ScaledArgs& g, Recipe r, float* c_f32, uint16_t* c_bf16) {
 //   a, b: (K,) row m of A and row n of B as fp32 values; init: the hopper chain's initial accumulator
 //   (hopper_bf16_gemm_f32's c_init; 0 otherwise).
 Out dot_output(const float* a, const float* b, int64_t K, Recipe r, float init) {
-  if (r == Recipe::canonical) {
-    float acc = 0.0f;  // sequential fp32 fma in ascending k
-    for (int64_t k = 0; k < K; ++k) acc = std::fma(a[k], b[k], acc);
-    return output(acc);
-  }
-  if (r == Recipe::hopper) {
-    float d = init;  // bf16 only: one chain of k16 instructions over all of K, a tail padded with zeros
-    for (int64_t k0 = 0; k0 < K; k0 += kWgmmaBF16K) d = wgmma(kWgmmaBF16, kWgmmaBF16K, a + k0, b + k0, K - k0, d);
-    return output(d);
-  }
+  if (r == Recipe::canonical) return output(gemm_fma_chain(a, b, K, 0.0f));  // sequential fp32 fma in ascending k
+  // bf16 only: one chain of k16 instructions over all of K, a tail padded with zeros
+  if (r == Recipe::hopper) return output(gemm_bf16_wgmma_chain(a, b, K, init));
   ExactAcc exact;  // exact: every product added exactly
   for (int64_t k = 0; k < K; ++k) exact.add_product(a[k], b[k]);
   return output(exact);
@@ -194,7 +164,8 @@ void bf16_plain(const uint16_t* a, const uint16_t* b, int64_t M, int64_t N, int6
 // with one RN add.  a, b: (K,) row m of A and row n of B, decoded.
 float hopper_fp8_chain(const float* a, const float* b, int64_t K, int64_t promote_every, float init) {
   auto chain = [&](int64_t k0, int64_t k1, float d) {
-    for (int64_t q = k0; q < k1; q += kWgmmaE4M3K) d = wgmma(kWgmmaE4M3, kWgmmaE4M3K, a + q, b + q, kWgmmaE4M3K, d);
+    for (int64_t q = k0; q < k1; q += kWgmmaE4M3K)
+      d = wgmma_dot_add_values(kWgmmaE4M3, kWgmmaE4M3K, a + q, b + q, kWgmmaE4M3K, d);
     return d;
   };
   if (promote_every == 0) return chain(0, K, init);

@@ -226,15 +226,17 @@ void store_tile_bf16(const float* acc, int64_t N, int64_t m0, int mt, int64_t n0
   for (int i = 0; i < mt; ++i)
     for (int j = 0; j < nt; ++j) c[(m0 + i) * N + n0 + j] = bf16_encode(acc[i * nt + j]);
 }
+// fp32 outputs carry the canonical NaN (formats.h: f32_canonical_nan), as reference/gemm.cpp's.
 void store_tile_f32(const float* acc, int64_t N, int64_t m0, int mt, int64_t n0, int nt, float* c) {
-  for (int i = 0; i < mt; ++i) std::memcpy(c + (m0 + i) * N + n0, acc + i * nt, sizeof(float) * size_t(nt));
+  for (int i = 0; i < mt; ++i)
+    for (int j = 0; j < nt; ++j) c[(m0 + i) * N + n0 + j] = f32_canonical_nan(acc[i * nt + j]);
 }
 void store_tile_t(const float* acc_t, int64_t ld, int64_t N, int64_t m0, int mt, int64_t n0, int nt, float* c_f32,
                   uint16_t* c_bf16) {
   for (int i = 0; i < mt; ++i)
     for (int j = 0; j < nt; ++j) {
       const float v = acc_t[j * ld + i];
-      if (c_f32) c_f32[(m0 + i) * N + n0 + j] = v;
+      if (c_f32) c_f32[(m0 + i) * N + n0 + j] = f32_canonical_nan(v);
       if (c_bf16) c_bf16[(m0 + i) * N + n0 + j] = bf16_encode(v);
     }
 }
@@ -245,7 +247,7 @@ struct ExactOut {
   uint16_t* bf16;
   int64_t N;
   void store(const ExactAcc& acc, int64_t m, int64_t n) const {
-    if (f32) f32[m * N + n] = acc.round_to_f32();
+    if (f32) f32[m * N + n] = f32_canonical_nan(acc.round_to_f32());
     if (bf16) bf16[m * N + n] = bf16_encode(acc.round_to_bf16_value());
   }
 };
@@ -575,7 +577,7 @@ void hopper_fp8_chains(const uint8_t* a, const uint8_t* b, int64_t M, int64_t N,
             d = wgmma_fused_dot_add(&aop[q], &bop[j * K + q], kWgmmaE4M3K, d, kWgmmaE4M3);
           acc = promote_every > 0 ? acc + d : d;
         }
-        c[(m0 + i) * N + n0 + j] = acc;
+        c[(m0 + i) * N + n0 + j] = f32_canonical_nan(acc);
       }
     }
   });

@@ -6,8 +6,6 @@
 #include <string>
 #include <vector>
 
-#include "reference/formats.h"
-
 namespace v4 {
 
 float hadamard_scale(int64_t n) {
@@ -24,17 +22,7 @@ void hadamard(const uint16_t* x, int64_t rows, int64_t n, uint16_t* y) {
   {
     std::vector<float> v(static_cast<size_t>(n));
 #pragma omp for schedule(static)
-    for (int64_t r = 0; r < rows; ++r) {
-      for (int64_t i = 0; i < n; ++i) v[i] = bf16_decode(x[r * n + i]);
-      for (int64_t h = 1; h < n; h *= 2)
-        for (int64_t i = 0; i < n; i += 2 * h)
-          for (int64_t j = i; j < i + h; ++j) {
-            const float a = v[j], b = v[j + h];
-            v[j] = a + b;
-            v[j + h] = a - b;
-          }
-      for (int64_t i = 0; i < n; ++i) y[r * n + i] = bf16_encode(v[i] * s);
-    }
+    for (int64_t r = 0; r < rows; ++r) hadamard_row(x + r * n, n, s, v.data(), y + r * n);
   }
 }
 

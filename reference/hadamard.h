@@ -7,9 +7,25 @@
 #pragma once
 #include <cstdint>
 
+#include "reference/formats.h"
+
 namespace v4 {
 
 float hadamard_scale(int64_t n);  // fp32(1/sqrt(n)), from a correctly rounded double evaluation
+
+// One row, host and device: x (n,) bf16 codes -> y (n,) bf16 codes, v (n,) fp32 workspace, s = hadamard_scale(n).
+V4_HD void hadamard_row(const uint16_t* x, int64_t n, float s, float* v, uint16_t* y) {
+  for (int64_t i = 0; i < n; ++i) v[i] = bf16_decode(x[i]);
+  for (int64_t h = 1; h < n; h *= 2)
+    for (int64_t i = 0; i < n; i += 2 * h)
+      for (int64_t j = i; j < i + h; ++j) {
+        const float a = v[j], b = v[j + h];
+        v[j] = a + b;
+        v[j + h] = a - b;
+      }
+  for (int64_t i = 0; i < n; ++i) y[i] = bf16_encode(v[i] * s);
+}
+
 void hadamard(const uint16_t* x, int64_t rows, int64_t n, uint16_t* y);
 
 }  // namespace v4

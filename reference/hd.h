@@ -1,5 +1,6 @@
 // Host/device plumbing shared by every header that is compiled both by the C++ reference and by nvcc.
-// Nothing here has numeric meaning; it only lets one definition serve both sides (style.md rule 1).
+// Nothing here has numeric meaning beyond single IEEE operations; it only lets one definition serve both
+// sides (style.md rule 1).
 #pragma once
 #include <cstdint>
 
@@ -30,6 +31,15 @@ V4_HD double f64_from_bits(uint64_t u) {
   double d;
   __builtin_memcpy(&d, &u, sizeof d);
   return d;
+}
+// a·b + c rounded once (IEEE fusedMultiplyAdd, float32): where the reference writes std::fma. Device: the
+// intrinsic, which nvcc never splits or reorders; host: the builtin (an FMA instruction or libm's fmaf).
+V4_HD float f32_fma(float a, float b, float c) {
+#ifdef __CUDA_ARCH__
+  return __fmaf_rn(a, b, c);
+#else
+  return __builtin_fmaf(a, b, c);
+#endif
 }
 V4_HD bool f32_is_nan(float f) { return (f32_bits(f) & 0x7FFFFFFFu) > 0x7F800000u; }
 

@@ -4,8 +4,6 @@
 #include <stdexcept>
 #include <string>
 
-#include "reference/formats.h"
-
 namespace v4 {
 
 void weight_dequant_fp8(const uint8_t* w, const uint8_t* scale, int64_t rows, int64_t cols, uint16_t* out) {
@@ -14,8 +12,7 @@ void weight_dequant_fp8(const uint8_t* w, const uint8_t* scale, int64_t rows, in
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j)
-      out[i * cols + j] = bf16_encode(fp8_e4m3_decode(w[i * cols + j]) *
-                                      ue8m0_decode(scale[(i / kFp8Block) * scale_cols + j / kFp8Block]));
+      out[i * cols + j] = weight_dequant_fp8_element(w[i * cols + j], scale[(i / kFp8Block) * scale_cols + j / kFp8Block]);
 }
 
 void weight_dequant_fp4(const uint8_t* w_packed, const uint8_t* scale, int64_t rows, int64_t cols, uint16_t* out) {
@@ -27,8 +24,7 @@ void weight_dequant_fp4(const uint8_t* w_packed, const uint8_t* scale, int64_t r
   for (int64_t i = 0; i < rows; ++i) {
     const uint8_t* row = w_packed + i * fp4_e2m1_row_bytes(cols);
     for (int64_t j = 0; j < cols; ++j)
-      out[i * cols + j] = bf16_encode(fp4_e2m1_decode(fp4_e2m1_get(row, j)) *
-                                      ue8m0_decode(scale[i * scale_cols + j / kFp4Block]));
+      out[i * cols + j] = weight_dequant_fp4_element(fp4_e2m1_get(row, j), scale[i * scale_cols + j / kFp4Block]);
   }
 }
 

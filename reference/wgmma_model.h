@@ -149,4 +149,17 @@ V4_HD float wgmma_fused_dot_add(const WgmmaOperand* a, const WgmmaOperand* b, in
   return wgmma_f32_from_scaled(mag, lsb + drop, neg);
 }
 
+// One instruction on operand values: d = c + Σ_{i<k_instr} a[i]·b[i], of which the first n terms are given
+// and the rest are zero products (a K tail padded to a whole instruction). a, b hold values of the
+// instruction's input formats (e4m3 holds every e2m1 value); k_instr <= kWgmmaMaxK. The model is passed by
+// value: device code may copy a constexpr model but not take its address.
+V4_HD float wgmma_dot_add_values(WgmmaModel model, int k_instr, const float* a, const float* b, int64_t n, float c) {
+  WgmmaOperand ao[kWgmmaMaxK], bo[kWgmmaMaxK];
+  for (int i = 0; i < k_instr; ++i) {
+    ao[i] = wgmma_operand(i < n ? a[i] : 0.0f, model.a_mant_bits, model.a_emin);
+    bo[i] = wgmma_operand(i < n ? b[i] : 0.0f, model.b_mant_bits, model.b_emin);
+  }
+  return wgmma_fused_dot_add(ao, bo, k_instr, c, model);
+}
+
 }  // namespace v4

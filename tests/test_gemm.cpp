@@ -654,6 +654,27 @@ TEST(GemmDot, CanonicalIsSequentialFmaInK) {
     }
 }
 
+// fp32 outputs carry the canonical NaN 0x7FFFFFFF whatever NaN the arithmetic produced: an input NaN with
+// a payload (x86 would propagate it), inf·0 and inf − inf (x86's default NaN is 0xFFC00000). The GPU
+// kernels' fmaf gives 0x7FFFFFFF; before this rule f32_gemm's NaN payloads differed between the two.
+TEST(GemmDot, Fp32OutputsHaveTheCanonicalNaN) {
+  const float qnan_payload = bits_f32(0x7FC00123u), inf = std::numeric_limits<float>::infinity();
+  // Rows of A (K = 2) against the single row b = {1, 1}, except the inf·0 row against b2 = {0, 1}.
+  const std::vector<float> a = {qnan_payload, 1.0f, inf, -inf, 2.0f, 3.0f}, b = {1.0f, 1.0f}, b2 = {0.0f, 1.0f};
+  for (Recipe r : kAllRecipes) {
+    std::vector<float> c(3), c_plain(3), c0(1);
+    f32_gemm(a.data(), b.data(), 3, 1, 2, r, c.data());
+    f32_gemm_plain(a.data(), b.data(), 3, 1, 2, r, c_plain.data());
+    f32_gemm(a.data() + 2, b2.data(), 1, 1, 2, r, c0.data());  // inf·0 + (-inf)·1
+    EXPECT_EQ(f32_u(c[0]), 0x7FFFFFFFu) << recipe_name(r) << ": NaN input";
+    EXPECT_EQ(f32_u(c[1]), 0x7FFFFFFFu) << recipe_name(r) << ": inf - inf";
+    EXPECT_EQ(f32_u(c[2]), f32_u(5.0f)) << recipe_name(r);
+    EXPECT_EQ(f32_u(c_plain[0]), 0x7FFFFFFFu) << recipe_name(r) << " plain";
+    EXPECT_EQ(f32_u(c_plain[1]), 0x7FFFFFFFu) << recipe_name(r) << " plain";
+    EXPECT_EQ(f32_u(c0[0]), 0x7FFFFFFFu) << recipe_name(r) << ": inf * 0";
+  }
+}
+
 TEST(GemmDot, ExactOnKnownSums) {
   // 1e30 + 1 - 1e30: sequential fp32 gives 0, exact gives 1.
   const std::vector<float> a = {1e30f, 1.0f, -1e30f}, b = {1.0f, 1.0f, 1.0f};

@@ -66,16 +66,18 @@ GpuOutputs run_cast(const GpuInputs& in, Recipe) {
   const long long n = x.numel();
   DeviceBuffer dx(x.data.size()), dc(codes.data.size()), dv(values.data.size());
   dx.upload(x.data.data());
-  if constexpr (F == Fmt::e2m1x2) {
-    const long long last = x.shape.empty() ? 1 : x.shape.back(), rows = last ? n / last : 0;
-    cast_e2m1_kernel<<<grid_for(rows * fp4_e2m1_row_bytes(last)), 256, 0, gpu_stream()>>>(dx.as<float>(), rows, last, dc.as<uint8_t>(),
-                                                                 dv.as<float>());
-  } else if constexpr (F == Fmt::bf16) {
-    cast_kernel<F><<<grid_for(n), 256, 0, gpu_stream()>>>(dx.as<float>(), n, dc.as<uint16_t>(), dv.as<float>());
-  } else {
-    cast_kernel<F><<<grid_for(n), 256, 0, gpu_stream()>>>(dx.as<float>(), n, dc.as<uint8_t>(), dv.as<float>());
+  if (n > 0) {  // an empty grid is a launch error
+    if constexpr (F == Fmt::e2m1x2) {
+      const long long last = x.shape.empty() ? 1 : x.shape.back(), rows = last ? n / last : 0;
+      cast_e2m1_kernel<<<grid_for(rows * fp4_e2m1_row_bytes(last)), 256, 0, gpu_stream()>>>(
+          dx.as<float>(), rows, last, dc.as<uint8_t>(), dv.as<float>());
+    } else if constexpr (F == Fmt::bf16) {
+      cast_kernel<F><<<grid_for(n), 256, 0, gpu_stream()>>>(dx.as<float>(), n, dc.as<uint16_t>(), dv.as<float>());
+    } else {
+      cast_kernel<F><<<grid_for(n), 256, 0, gpu_stream()>>>(dx.as<float>(), n, dc.as<uint8_t>(), dv.as<float>());
+    }
+    cuda_check_launch("cast");
   }
-  cuda_check_launch("cast");
   dc.download(codes.data.data());
   dv.download(values.data.data());
   GpuOutputs out;

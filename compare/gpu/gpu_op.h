@@ -37,6 +37,13 @@ const GpuOp* gpu_op_find(const std::string& name);
 // The input `name` in format fmt; std::invalid_argument naming it otherwise.
 const Tensor& gpu_input(const GpuInputs& in, const std::string& name, Fmt fmt);
 
+// A runner's outputs when the op has one: {name, t}.
+GpuOutputs gpu_single_output(const std::string& name, Tensor t);
+
+// (rows, last) of a tensor of rank >= 1 viewed as rows × its last dimension (rows = 0 when the last
+// dimension is 0), as golden's OpInputs::rows_last; std::invalid_argument naming input `name` for a scalar.
+std::pair<int64_t, int64_t> gpu_rows_last(const std::string& name, const Tensor& t);
+
 std::string gpu_device_name();  // "NVIDIA H200 (sm_90)"; std::runtime_error without a device
 
 }  // namespace v4::gpu

@@ -3,4 +3,9 @@
 
 #define V4_GPU_OP_STEMS(X) \
   X(cast)                  \
-  X(pmath)
+  X(pmath)                 \
+  X(act_quant)             \
+  X(fp4_act_quant)         \
+  X(weight_dequant)        \
+  X(hadamard)              \
+  X(gemm)

@@ -38,6 +38,18 @@ const Tensor& gpu_input(const GpuInputs& in, const std::string& name, Fmt fmt) {
   return *it->second;
 }
 
+GpuOutputs gpu_single_output(const std::string& name, Tensor t) {
+  GpuOutputs out;
+  out.emplace_back(name, std::move(t));
+  return out;
+}
+
+std::pair<int64_t, int64_t> gpu_rows_last(const std::string& name, const Tensor& t) {
+  if (t.shape.empty()) throw std::invalid_argument("GPU runner: input /" + name + " is a scalar, expected rank >= 1");
+  const int64_t n = t.shape.back();
+  return {n == 0 ? 0 : t.numel() / n, n};
+}
+
 std::string gpu_kernel_name(const GpuOp& op, Recipe r) { return op.kernel ? op.kernel(r) : op.name + "_kernel"; }
 
 std::string gpu_device_name() {

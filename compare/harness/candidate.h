@@ -37,6 +37,8 @@ class Candidate {
                       const RunOptions& opt) = 0;
   virtual int streams() const { return 1; }  // distinct streams run() can use (RunOptions::stream < streams())
   virtual std::string device() const { return "CPU"; }  // "NVIDIA H200 (sm_90)"
+  // What the last run() launched, where the kernel chooses per shape ("algo 66 ... splitK 4"); "" if nothing to say.
+  virtual std::string last_launch() const { return ""; }
 };
 
 // A factory makes a candidate from the text after "prefix:" in a spec ("" when the spec is the bare

@@ -1,6 +1,8 @@
 // The GEMM recipes as ops: fp8_gemm, fp4_gemm, bf16_gemm, f32_gemm (reference/gemm.h, docs/gemm.md).
 #include "golden/ops.h"
 
+#include <algorithm>
+
 #include "reference/blocks.h"
 #include "reference/gemm.h"
 #include "reference/random_tensor.h"
@@ -26,12 +28,20 @@ OpSpec fp8_gemm_op(bool fp4) {
   op.summary = fp4 ? "a e4m3fn [M,K], a_scale ue8m0 [M,K/128], b e2m1x2 [N,K], b_scale ue8m0 [N,K/32] -> c bf16 [M,N]"
                    : "a e4m3fn [M,K], a_scale ue8m0 [M,K/128], b e4m3fn [N,K], b_scale ue8m0 [ceil(N/128),K/128] -> c bf16 [M,N]";
   op.defaults = {{"M", 64}, {"N", 128}, {"K", 256}};
+  if (!fp4) op.defaults["uniform_scales"] = 0;  // 1: one scale code per tensor (per-tensor-scaled kernels, cuBLASLt)
   op.has_recipe = true;
   op.make_inputs = [fp4](uint64_t seed, const ShapeParams& p) {
     const int64_t M = param(p, "M"), N = param(p, "N"), K = param(p, "K");
     std::vector<NamedTensor> v;
     v.push_back({"a", random_e4m3(seed, "a", {M, K}), {"/a_scale", {1, kFp8Block}}});
     v.push_back({"a_scale", random_ue8m0(seed, "a_scale", {M, ceil_div(K, kFp8Block)})});
+    if (!fp4 && param(p, "uniform_scales")) {
+      v.push_back({"b", random_e4m3(seed, "b", {N, K}), {"/b_scale", {kFp8Block, kFp8Block}}});
+      v.push_back({"b_scale", random_ue8m0(seed, "b_scale", {ceil_div(N, kFp8Block), ceil_div(K, kFp8Block)})});
+      for (size_t i : {size_t(1), size_t(3)})  // every code of a scale tensor becomes its first code
+        std::fill(v[i].t.data.begin(), v[i].t.data.end(), v[i].t.data.empty() ? 0 : v[i].t.data[0]);
+      return v;
+    }
     if (fp4) {
       v.push_back({"b", random_e2m1x2(seed, "b", {N, K}), {"/b_scale", {1, 32}}});
       v.push_back({"b_scale", random_ue8m0(seed, "b_scale", {N, ceil_div(K, kFp4Block)})});
