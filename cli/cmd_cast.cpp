@@ -22,8 +22,9 @@ void register_cast(CLI::App& app) {
   sub->add_option("--mode", args->mode, "fp8 overflow/NaN behaviour: satfinite (CUDA) or nosat (PyTorch)")
       ->check(CLI::IsMember({"satfinite", "nosat"}));
   sub->add_option("--inputs", args->inputs, "input HDF5 file")->required();
-  sub->add_option("--dataset", args->dataset, "float32 dataset to convert (default x)");
+  sub->add_option("--dataset", args->dataset, "float32 dataset to convert");
   sub->add_option("-o,--output", args->out, "output HDF5 file (- for stdout)")->required();
+  add_help_footer(sub, "v4oracle cast --to e4m3fn --mode nosat --inputs x.h5 -o x_fp8.h5");
   sub->callback([args] {
     const Fmt to = args->to == "e2m1" ? Fmt::e2m1x2 : *fmt_parse(args->to);
     if (args->mode == "nosat" && to != Fmt::e4m3fn && to != Fmt::e5m2)
@@ -42,7 +43,7 @@ void register_cast(CLI::App& app) {
     w.write("/codes", r.codes);
     w.write("/values", r.values);
     w.commit();
-    std::fprintf(target.kind == golden::OutputKind::stdout_ ? stderr : stdout, "cast %lld elements of %s:%s to %s (%s) -> %s\n", (long long)x.numel(), args->inputs.c_str(), ds.c_str(),
+    std::fprintf(target.kind == golden::OutputKind::stdout_ ? stderr : stdout, "cast %lld element%s of %s:%s to %s (%s) -> %s\n", (long long)x.numel(), x.numel() == 1 ? "" : "s", args->inputs.c_str(), ds.c_str(),
                 fmt_name(to), args->mode.c_str(), args->out.c_str());
   });
 }

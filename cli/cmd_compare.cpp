@@ -28,8 +28,7 @@ void register_compare(CLI::App& app) {
   CLI::App* sub = app.add_subcommand("compare", "Compare a candidate HDF5 file against a golden, tensor by tensor in model order");
   sub->add_option("golden", a->golden, "golden HDF5 file (the reference)")->required();
   sub->add_option("candidate", a->candidate, "candidate HDF5 file")->required();
-  sub->add_option("--policy", a->policy, "default budget: bitwise, ulp:N, nmse:X, close:ATOL,RTOL[,RATE], ties, ignore")
-      ->capture_default_str();
+  sub->add_option("--policy", a->policy, "default budget: bitwise, ulp:N, nmse:X, close:ATOL,RTOL[,RATE], ties, ignore");
   sub->add_option("--policy-file", a->policy_file, "rules `<glob> <budget> [reason]`, first match wins");
   sub->add_option("--json", a->json, "write the JSON report here (- for stdout)");
   sub->add_option("--html", a->html, "write the self-contained HTML report here (- for stdout)");
@@ -46,14 +45,11 @@ void register_compare(CLI::App& app) {
       ->check(CLI::IsMember({"bf16"}));
   sub->add_flag("--verify-hash", a->verify_hash, "recompute every dataset's sha256 first (reads both files twice)");
   sub->add_option("--chunk-mib", a->chunk_mib, "read size per file per step, MiB (memory is about twice this)")
-      ->check(CLI::Range(int64_t(1), int64_t(4096)))
-      ->capture_default_str();
-  sub->footer(
-      "Exit status: 0 every compared tensor within policy; 1 divergence (the first tensor over its budget in\n"
-      "model order is named); 2 bad usage or bad input (one line naming file and dataset); 4 a report\n"
-      "could not be written (disk full, I/O error).\n"
-      "Example: v4oracle compare golden.h5 cand.h5 --policy-file policy.txt --strict --json report.json\n"
-      "Details: docs/compare.md");
+      ->check(CLI::Range(int64_t(1), int64_t(4096)));
+  add_help_footer(sub, "v4oracle compare golden.h5 cand.h5 --policy-file policy.txt --strict --json report.json --html report.html",
+                  "0 every compared tensor within policy; 1 divergence (the first tensor over its budget in\n"
+                  "model order is named); 2 bad usage or bad input (one line naming file and dataset); 3 internal error\n"
+                  "(a bug); 4 a report could not be written (disk full, I/O error).");
   sub->callback([a] {
     // Outputs are checked before anything is computed: a directory, a missing directory, an input's own
     // path or one path given twice is exit 2 at once.

@@ -87,6 +87,7 @@ void register_demo(CLI::App& app) {
   CLI::App* sub = app.add_subcommand("demo", "Run the built-in demonstration (no GPU needed)");
   sub->add_option("--out-dir", args->out_dir, "directory for the files the demo writes");
   sub->add_option("--seed", args->seed, "seed of the generated inputs");
+  add_help_footer(sub, "v4oracle demo --out-dir v4oracle-demo --seed 2026");
   sub->callback([args] {
     std::filesystem::create_directories(args->out_dir);
     std::printf("v4oracle demo: numerics foundation (seed %llu, files in %s/)\n\n", (unsigned long long)args->seed,

@@ -74,13 +74,12 @@ void register_gpu_check(CLI::App& app) {
   sub->add_option("--text", a->text, "write the text report here (- for stdout; it is printed to stdout as well)");
   sub->add_option("--out-dir", a->out_dir, "keep golden.h5 and candidate.h5 in this directory");
   sub->add_flag("-q,--quiet", a->quiet, "print only the one-line summary");
-  sub->footer(
-      "Exit status: 0 outputs bit-equal (within --policy), batch-invariant and deterministic; 1 any of these\n"
-      "broken (the report names the first output, batch size and position, or launch); 2 bad usage or input\n"
-      "(unknown op, a candidate that does not compute it, a plug-in that does not load, builtin/cublaslt in a\n"
-      "build without -DV4ORACLE_CUDA=ON); 4 a report could not be written.\n"
-      "Example: v4oracle gpu-check --op bf16_gemm --candidate plugin:./libsplitk_gemm_cpu.so --html report.html\n"
-      "Details: docs/gpu-check.md");
+  add_help_footer(sub, "v4oracle gpu-check --op bf16_gemm --candidate plugin:./libsplitk_gemm_cpu.so --html report.html",
+                  "0 outputs bit-equal (within --policy), batch-invariant and deterministic; 1 any of these\n"
+                  "broken (the report names the first output, batch size and position, or launch); 2 bad usage or input\n"
+                  "(unknown op, a candidate that does not compute it, a plug-in that does not load, builtin/cublaslt in a\n"
+                  "build without -DV4ORACLE_CUDA=ON); 3 internal error (a bug); 4 a report could not be written.",
+                  "docs/gpu-check.md");
   sub->callback([a, inputs, sub] {
     if (*inputs && !a->shape.empty()) throw std::invalid_argument("gpu-check: --shape only applies with --seed");
     harness::GpuCheckOptions opt;

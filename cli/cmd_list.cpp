@@ -8,6 +8,7 @@ namespace v4::cli {
 
 void register_list(CLI::App& app) {
   CLI::App* sub = app.add_subcommand("list", "List components, recipes and formats");
+  add_help_footer(sub, "v4oracle list", "0 done; 3 internal error (a bug).");
   sub->callback([] {
     std::printf("components (v4oracle op <name>):\n");
     for (const golden::OpSpec& op : golden::op_registry())

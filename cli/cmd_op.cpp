@@ -47,13 +47,14 @@ void register_op(CLI::App& app) {
   sub->add_option("--recipe", args->recipe, "GEMM recipe")->check(CLI::IsMember({"canonical", "hopper", "exact"}));
   sub->add_option("-o,--output", args->out, "output HDF5 file (- for stdout)")->required();
   inputs->excludes(seed);
+  steps->excludes(inputs);  // a replay takes its steps from its file's inputs
+  add_help_footer(sub, "v4oracle op fp8_gemm --seed 1 --shape M=64 N=2048 K=4096 --recipe hopper -o gemm.h5");
   sub->callback([args, inputs, seed, steps, sub] {
     const golden::OpSpec* op = golden::op_find(args->name);
     if (!op) throw std::invalid_argument("op: unknown component '" + args->name + "' (see `v4oracle list`)");
     if (!*inputs && !*seed) throw std::invalid_argument("op: give --inputs FILE or --seed S");
     if (*inputs && !args->shape.empty()) throw std::invalid_argument("op: --shape only applies with --seed");
     if (*steps) {
-      if (*inputs) throw std::invalid_argument("op: --steps only applies with --seed (a replay takes its steps from g)");
       args->shape.push_back("steps=" + std::to_string(args->steps));
     }
     const bool recipe_given = sub->count("--recipe") > 0;

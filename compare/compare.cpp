@@ -19,6 +19,7 @@
 #include <set>
 #include <sstream>
 
+#include "compare/report_common.h"
 #include "compare/stream.h"
 #include "compare/gemm_terms.h"
 #include "compare/tie_analysis.h"
@@ -248,44 +249,44 @@ std::string verdict_why(const TensorResult& t) {
   const std::string b = t.rule.budget.text();
   char buf[512];
   if (t.index && t.rule.budget.kind != Budget::Kind::bitwise) {
-    std::snprintf(buf, sizeof buf, "%s: %lld of %lld rows differ beyond equal-score ties", b.c_str(),
-                  (long long)t.index->rows_real, (long long)t.index->rows);
+    std::snprintf(buf, sizeof buf, "%s: %lld of %s %s beyond equal-score ties", b.c_str(),
+                  (long long)t.index->rows_real, plural(t.index->rows, "row").c_str(), verb_s(t.index->rows_real, "differ", "differs"));
     return buf;
   }
   if (t.index) {
-    std::snprintf(buf, sizeof buf, "%s: %lld of %lld rows differ (%lld tie flips of equal scores, %lld real mismatches)",
-                  b.c_str(), (long long)t.index->rows_differ, (long long)t.index->rows, (long long)t.index->rows_tie_flip,
-                  (long long)t.index->rows_real);
+    std::snprintf(buf, sizeof buf, "%s: %lld of %s %s (%s of equal scores, %s)", b.c_str(),
+                  (long long)t.index->rows_differ, plural(t.index->rows, "row").c_str(), verb_s(t.index->rows_differ, "differ", "differs"),
+                  plural(t.index->rows_tie_flip, "tie flip").c_str(), plural(t.index->rows_real, "real mismatch", "real mismatches").c_str());
     return buf;
   }
   if (t.quant && t.rule.budget.kind == Budget::Kind::ties && s.nonfinite_mismatch == 0) {
     const QuantStats& q = *t.quant;
-    std::snprintf(buf, sizeof buf, "%s: %lld of %lld code flips not on a rounding tie (%lld not a tie, %lld tie unknown%s)",
-                  b.c_str(), (long long)(q.flips - q.flips_on_tie), (long long)q.flips, (long long)q.flips_not_tie,
+    std::snprintf(buf, sizeof buf, "%s: %lld of %s not on a rounding tie (%lld not a tie, %lld tie unknown%s)",
+                  b.c_str(), (long long)(q.flips - q.flips_on_tie), plural(q.flips, "code flip").c_str(), (long long)q.flips_not_tie,
                   (long long)q.flips_tie_unknown, q.source.empty() ? ": no source values in the golden" : "");
     return buf;
   }
   if (s.nonfinite_mismatch > 0 && t.rule.budget.kind != Budget::Kind::bitwise && t.rule.budget.kind != Budget::Kind::close) {
-    std::snprintf(buf, sizeof buf, "%s: %lld elements differ in NaN/inf class (NaN golden %lld candidate %lld, inf golden %lld candidate %lld)",
-                  b.c_str(), (long long)s.nonfinite_mismatch, (long long)s.nan_a, (long long)s.nan_b, (long long)s.inf_a,
+    std::snprintf(buf, sizeof buf, "%s: %s %s in NaN/inf class (NaN golden %lld candidate %lld, inf golden %lld candidate %lld)",
+                  b.c_str(), plural(s.nonfinite_mismatch, "element").c_str(), verb_s(s.nonfinite_mismatch, "differ", "differs"), (long long)s.nan_a, (long long)s.nan_b, (long long)s.inf_a,
                   (long long)s.inf_b);
     return buf;
   }
   switch (t.rule.budget.kind) {
     case Budget::Kind::ulp:
-      std::snprintf(buf, sizeof buf, "%s: %lld of %lld elements over %llu %s (max %llu)", b.c_str(), (long long)s.over_count,
-                    (long long)s.n, (unsigned long long)t.rule.budget.ulp, unit.c_str(), (unsigned long long)s.max_steps);
+      std::snprintf(buf, sizeof buf, "%s: %lld of %s over %llu %s (max %llu)", b.c_str(), (long long)s.over_count,
+                    plural(s.n, "element").c_str(), (unsigned long long)t.rule.budget.ulp, unit.c_str(), (unsigned long long)s.max_steps);
       return buf;
     case Budget::Kind::nmse:
       std::snprintf(buf, sizeof buf, "%s: NMSE %.6g > %g", b.c_str(), s.nmse(), t.rule.budget.nmse);
       return buf;
     case Budget::Kind::close:
-      std::snprintf(buf, sizeof buf, "%s: %lld of %lld elements not within |c - g| <= atol + rtol |g| (pass rate %.6g < %g)",
-                    b.c_str(), (long long)s.over_count, (long long)s.n, close_pass_rate(s), t.rule.budget.pass_rate);
+      std::snprintf(buf, sizeof buf, "%s: %lld of %s not within |c - g| <= atol + rtol |g| (pass rate %.6g < %g)",
+                    b.c_str(), (long long)s.over_count, plural(s.n, "element").c_str(), close_pass_rate(s), t.rule.budget.pass_rate);
       return buf;
     default:
-      std::snprintf(buf, sizeof buf, "%s: %lld of %lld elements differ (max %llu %s%s)", b.c_str(),
-                    (long long)(s.n - s.bit_equal), (long long)s.n, (unsigned long long)s.max_steps, unit.c_str(),
+      std::snprintf(buf, sizeof buf, "%s: %lld of %s %s (max %llu %s%s)", b.c_str(),
+                    (long long)(s.n - s.bit_equal), plural(s.n, "element").c_str(), verb_s(s.n - s.bit_equal, "differ", "differs"), (unsigned long long)s.max_steps, unit.c_str(),
                     s.nonfinite_mismatch ? ", NaN/inf class mismatches" : s.nan_bits_differ ? ", NaN payloads differ" : "");
       return buf;
   }
@@ -332,18 +333,22 @@ ElemBudget elem_budget(const Budget& bud) {
 }
 
 // The verdict of one compared tensor; for a failing one its one-line why, its decoded first and worst
-// mismatches, and (keep_grid: the first failure of its run) the mismatch heatmap.
-void judge(TensorResult& tr, const StatsAccumulator& acc, bool keep_grid) {
+// mismatches, and (keep_grid: one of the first kPlottedFailures of its run) the mismatch heatmap and
+// the error density.
+void judge(TensorResult& tr, const StatsAccumulator& acc, ErrorDensity&& density, bool keep_grid) {
   tr.pass = tensor_passes(tr);
   if (tr.pass) return;
   tr.why = verdict_why(tr);
   const bool ulp_first = (tr.rule.budget.kind == Budget::Kind::ulp || tr.rule.budget.kind == Budget::Kind::close) && !tr.index;
-  tr.first_text = elem_pair_text(tr.fmt, tr.shape, ulp_first ? tr.stats.first_over : tr.stats.first_diff);
+  const ElemRef& first = ulp_first ? tr.stats.first_over : tr.stats.first_diff;
+  tr.first_index = first.index;
+  tr.first_text = elem_pair_text(tr.fmt, tr.shape, first);
   tr.worst_text = elem_pair_text(tr.fmt, tr.shape, tr.stats.worst);
   for (const ElemRef& e : tr.stats.top) tr.top_text.push_back(elem_pair_text(tr.fmt, tr.shape, e));
   if (keep_grid) {
     tr.grid_rows = acc.grid_rows(), tr.grid_cols = acc.grid_cols();
     tr.grid_count = acc.grid_count(), tr.grid_max = acc.grid_max();
+    if (!density.count.empty()) tr.density = std::move(density);
   }
 }
 
@@ -388,9 +393,9 @@ struct CandidateBytes {
 };
 
 // Pass 2, only for tensors that differ: the error sums over every element (NMSE, calc_diff, mean errors)
-// and the error quantiles, which the scan pass leaves out.
-void add_error_sums(TensorResult& tr, const Source& sa, const Source& sb, const ChunkPlan& cp, CandidateBytes& cb,
-                    int64_t& bytes_read) {
+// and the error quantiles, which the scan pass leaves out; returns the error density.
+ErrorDensity add_error_sums(TensorResult& tr, const Source& sa, const Source& sb, const ChunkPlan& cp, CandidateBytes& cb,
+                            int64_t& bytes_read) {
   StatsAccumulator sums(tr.fmt, tr.shape, StatsAccumulator::Mode::sums);
   ErrorQuantiles quantiles;
   bytes_read += stream_pair(sa, sb, cp, [&](int64_t e0, int64_t e1, const View& va, const View& vb) {
@@ -403,6 +408,7 @@ void add_error_sums(TensorResult& tr, const Source& sa, const Source& sb, const 
   tr.stats.sum_d2 = s2.sum_d2, tr.stats.sum_a2 = s2.sum_a2, tr.stats.sum_b2 = s2.sum_b2, tr.stats.sum_ab = s2.sum_ab;
   tr.stats.sum_abs_err = s2.sum_abs_err, tr.stats.sum_rel_err = s2.sum_rel_err;
   tr.stats.n_finite = s2.n_finite, tr.stats.n_rel = s2.n_rel;
+  return quantiles.density();
 }
 
 // Compares one pair. Pass 1 streams both in ranges of the tensor's plan: the scan statistics, and
@@ -437,8 +443,9 @@ TensorResult compare_tensor(const OpenFile& g, const OpenFile& c, const Planned&
   if (index) tr.index = index->stats();
   if (quant) tr.quant = quant->stats();
 
-  if (tr.stats.bit_equal < tr.stats.n) add_error_sums(tr, sa, sb, cp, cb, bytes_read);
-  judge(tr, acc, keep_grid);
+  ErrorDensity density;
+  if (tr.stats.bit_equal < tr.stats.n) density = add_error_sums(tr, sa, sb, cp, cb, bytes_read);
+  judge(tr, acc, std::move(density), keep_grid);
   return tr;
 }
 
@@ -576,11 +583,11 @@ CompareResult compare_files(const std::string& golden_path, const std::string& c
   validate_links(g, plan, res.runs.front());
   if (opt.verify_hash) verify_hashes(g, c, plan, res.runs.front());
 
-  std::set<std::string> failed_runs;  // runs whose first failure (the one that keeps its heatmap) is found
+  std::map<std::string, int> failures;  // per run, so far: the first kPlottedFailures keep their plots
   for (const Planned& p : plan) {
-    TensorResult tr = compare_tensor(g, c, p, opt, root_name, !failed_runs.count(p.run), res.bytes_read);
+    TensorResult tr = compare_tensor(g, c, p, opt, root_name, failures[p.run] < kPlottedFailures, res.bytes_read);
     res.elements += tr.stats.n;
-    if (!tr.pass) failed_runs.insert(p.run);
+    if (!tr.pass) ++failures[p.run];
     res.tensors.push_back(std::move(tr));
   }
   attach_scale_mismatches(res.tensors);

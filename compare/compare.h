@@ -79,16 +79,22 @@ struct TensorResult {
   std::optional<QuantStats> quant;
   bool pass = true;
   std::string why;  // one line when !pass: the budget and what broke it
-  // Mismatch heatmap (kept only for the first failing tensor of each run): grid_rows x grid_cols cells.
+  // Plot data, kept only for the first kPlottedFailures failing tensors of each run: the mismatch
+  // heatmap (grid_rows x grid_cols cells, GridMap) and the error against |golden| (ErrorDensity).
   int grid_rows = 0, grid_cols = 0;
   std::vector<int64_t> grid_count;
   std::vector<uint64_t> grid_max;
+  std::optional<ErrorDensity> density;
+  int64_t first_index = -1;  // the element first_text describes
   // Decoded first/worst mismatch values, filled for every failing tensor.
   std::string first_text, worst_text;  // "[i, j]: golden 0x3f80 (1) candidate 0x3f81 (1.0078125), 1 ulp (bf16)"
   std::vector<std::string> top_text;   // stats.top decoded the same way, worst first
   std::vector<TermCheck> terms;        // GEMM outputs of an op golden: per stats.top element
   std::string terms_text;              // one sentence in words on the worst element's terms
 };
+
+// Failing tensors per run whose plots (heatmap, error density) the reports keep, in model order.
+inline constexpr int kPlottedFailures = 4;
 
 struct LayerSummary {
   std::string run, layer;

@@ -138,7 +138,19 @@ void LaneSums::fold_err_into(double& aes, double& res) const {
   res += tree(re);
 }
 
-ErrorQuantiles::ErrorQuantiles() : abs_(kBuckets, 0), rel_(kBuckets, 0) {}
+GridMap::GridMap(const std::vector<int64_t>& shape, int max_r, int max_c) {
+  int64_t numel = 1;
+  for (int64_t d : shape) numel *= d;
+  cols = shape.empty() ? 1 : std::max<int64_t>(1, shape.back());
+  rows = std::max<int64_t>(1, numel / cols);
+  cells_r = int(std::min<int64_t>(max_r, rows));
+  cells_c = int(std::min<int64_t>(max_c, cols));
+}
+
+int binade(double v) { return int(f32_bits(float(v)) >> 23) & 0xFF; }
+
+ErrorQuantiles::ErrorQuantiles()
+    : abs_(kBuckets, 0), rel_(kBuckets, 0), density_(size_t(ErrorDensity::kBinades) * ErrorDensity::kBinades, 0) {}
 
 namespace {
 // Bucket of a positive error: the top 16 bits of its float32 (finite pairs only; an error too large for
@@ -167,7 +179,8 @@ void ErrorQuantiles::add(Fmt f, const uint8_t* a, const uint8_t* b, int64_t n, i
     if (x.cls != Cls::finite || y.cls != Cls::finite) continue;
     const double e = std::fabs(x.value - y.value);
     ++n_abs_;
-    if (e == 0) ++zeros_abs_; else ++abs_[size_t(err_bucket(e))];
+    if (e == 0) ++zeros_abs_;
+    else ++abs_[size_t(err_bucket(e))], ++density_[size_t(binade(e)) * ErrorDensity::kBinades + size_t(binade(std::fabs(x.value)))];
     if (x.value == 0) continue;
     ++n_rel_;
     if (e == 0) ++zeros_rel_; else ++rel_[size_t(err_bucket(e / std::fabs(x.value)))];
@@ -177,6 +190,21 @@ void ErrorQuantiles::add(Fmt f, const uint8_t* a, const uint8_t* b, int64_t n, i
 void ErrorQuantiles::fill(TensorStats& s) const {
   s.median_abs = quantile(abs_, zeros_abs_, n_abs_, 0.5), s.p99_abs = quantile(abs_, zeros_abs_, n_abs_, 0.99);
   s.median_rel = quantile(rel_, zeros_rel_, n_rel_, 0.5), s.p99_rel = quantile(rel_, zeros_rel_, n_rel_, 0.99);
+}
+
+ErrorDensity ErrorQuantiles::density() const {
+  constexpr int B = ErrorDensity::kBinades;
+  ErrorDensity d;
+  d.zero_err = zeros_abs_;
+  int xl = B, xh = -1, yl = B, yh = -1;
+  for (int y = 0; y < B; ++y)
+    for (int x = 0; x < B; ++x)
+      if (density_[size_t(y) * B + size_t(x)]) xl = std::min(xl, x), xh = std::max(xh, x), yl = std::min(yl, y), yh = std::max(yh, y);
+  if (xh < 0) return d;
+  d.x0 = xl, d.y0 = yl, d.nx = xh - xl + 1, d.ny = yh - yl + 1;
+  for (int y = yl; y <= yh; ++y)
+    for (int x = xl; x <= xh; ++x) d.count.push_back(density_[size_t(y) * B + size_t(x)]);
+  return d;
 }
 
 double TensorStats::cosine() const {
@@ -327,8 +355,8 @@ void piece_count(const uint8_t* a, int64_t j0, int64_t n, TensorStats& s) {
 
 template <Fmt F>
 void piece_general(const uint8_t* a, const uint8_t* b, int64_t j0, int64_t n, int64_t g0, int64_t row_len,
-                   const ElemBudget& bud, TensorStats& s, LaneSums& l, int64_t view_cols, int64_t view_rows,
-                   int grows, int gcols, int64_t* gcount, uint64_t* gmax) {
+                   const ElemBudget& bud, TensorStats& s, LaneSums& l, const GridMap& grid, int64_t* gcount,
+                   uint64_t* gmax) {
   for (int64_t k = 0; k < n; ++k) {
     const int64_t g = g0 + k;
     const Elem x = elem_read_t<F>(a, j0 + k, row_len), y = elem_read_t<F>(b, j0 + k, row_len);
@@ -385,8 +413,7 @@ void piece_general(const uint8_t* a, const uint8_t* b, int64_t j0, int64_t n, in
         top_offer(s.top, r);
       }
       if (gcount) {
-        const int64_t r = g / view_cols, c = g % view_cols;
-        const size_t cell = size_t((r * grows) / view_rows) * size_t(gcols) + size_t((c * gcols) / view_cols);
+        const size_t cell = grid.cell(g);
         std::atomic_ref<int64_t>(gcount[cell]).fetch_add(1, std::memory_order_relaxed);
         std::atomic_ref<uint64_t> m(gmax[cell]);
         uint64_t cur = m.load(std::memory_order_relaxed);
@@ -424,7 +451,7 @@ void merge_counts(TensorStats& t, const TensorStats& p) {
 using EqualFn = void (*)(const uint8_t*, int64_t, int64_t, int64_t, int64_t, TensorStats&, LaneSums&);
 using CountFn = void (*)(const uint8_t*, int64_t, int64_t, TensorStats&);
 using GeneralFn = void (*)(const uint8_t*, const uint8_t*, int64_t, int64_t, int64_t, int64_t, const ElemBudget&,
-                           TensorStats&, LaneSums&, int64_t, int64_t, int, int, int64_t*, uint64_t*);
+                           TensorStats&, LaneSums&, const GridMap&, int64_t*, uint64_t*);
 
 struct Kernels {
   EqualFn equal;
@@ -452,14 +479,10 @@ std::pair<int64_t, int64_t> byte_span(Fmt f, int64_t j0, int64_t n, int64_t row_
 
 StatsAccumulator::StatsAccumulator(Fmt f, std::vector<int64_t> shape, Mode mode, ElemBudget budget, int grid_rows,
                                    int grid_cols)
-    : fmt_(f), shape_(std::move(shape)), mode_(mode), budget_(budget), grid_rows_(grid_rows), grid_cols_(grid_cols) {
+    : fmt_(f), shape_(std::move(shape)), mode_(mode), budget_(budget), grid_(shape_, grid_rows, grid_cols) {
   for (int64_t d : shape_) numel_ *= d;
-  view_cols_ = shape_.empty() ? 1 : std::max<int64_t>(1, shape_.back());
-  view_rows_ = std::max<int64_t>(1, numel_ / view_cols_);
-  grid_rows_ = int(std::min<int64_t>(grid_rows_, view_rows_));
-  grid_cols_ = int(std::min<int64_t>(grid_cols_, view_cols_));
-  if (grid_rows_ > 0 && grid_cols_ > 0) {
-    grid_count_.assign(size_t(grid_rows_) * size_t(grid_cols_), 0);
+  if (grid_.cells_r > 0 && grid_.cells_c > 0) {
+    grid_count_.assign(size_t(grid_.cells_r) * size_t(grid_.cells_c), 0);
     grid_max_.assign(grid_count_.size(), 0);
   }
 }
@@ -488,7 +511,7 @@ void StatsAccumulator::add(int64_t e0, int64_t n, const uint8_t* a, const uint8_
     else if (equal)
       kn.equal(a, j0, cnt, g0, row_len, p.s, p.lanes);
     else
-      kn.general(a, b, j0, cnt, g0, row_len, budget_, p.s, p.lanes, view_cols_, view_rows_, grid_rows_, grid_cols_, gc, gm);
+      kn.general(a, b, j0, cnt, g0, row_len, budget_, p.s, p.lanes, grid_, gc, gm);
   }
   for (int64_t i = 0; i < np; ++i) {
     merge_counts(total_, parts[size_t(i)].s);

@@ -101,6 +101,35 @@ struct ElemBudget {
   double atol = 0, rtol = 0;
 };
 
+// The mismatch heatmap's cells: a tensor viewed as [rows = product of all dims but the last, cols = last
+// dim] (a scalar or 1-D tensor is one row), cut into `cells_r` x `cells_c` bands; element row r falls in
+// band r * cells_r / rows (integer division), so band k starts at element row ceil(k * rows / cells_r).
+struct GridMap {
+  int64_t rows = 1, cols = 1;
+  int cells_r = 0, cells_c = 0;
+  GridMap() = default;
+  GridMap(const std::vector<int64_t>& shape, int max_r, int max_c);
+  size_t cell(int64_t flat) const {
+    const int64_t r = flat / cols, c = flat % cols;
+    return size_t((r * cells_r) / rows) * size_t(cells_c) + size_t((c * cells_c) / cols);
+  }
+  int64_t row_start(int k) const { return (int64_t(k) * rows + cells_r - 1) / cells_r; }
+  int64_t col_start(int k) const { return (int64_t(k) * cols + cells_c - 1) / cells_c; }
+};
+
+// Error against the golden's magnitude in bounded memory, for the HTML report's density plot: every pair
+// both finite whose values differ is counted in the cell (binade of |golden|, binade of |candidate -
+// golden|), a binade being the biased exponent of the value rounded to float32 (cell 0 holds 0 and
+// float32 subnormals, 255 what overflows float32). Kept as the bounding box of the non-empty cells.
+struct ErrorDensity {
+  static constexpr int kBinades = 256;
+  int x0 = 0, y0 = 0, nx = 0, ny = 0;  // box: binades [x0, x0 + nx) of |golden|, [y0, y0 + ny) of the error
+  std::vector<int64_t> count;          // ny x nx, row y - y0 (error), column x - x0 (golden)
+  int64_t zero_err = 0;                // finite pairs with equal values (not drawn)
+  int64_t at(int x, int y) const { return count[size_t(y - y0) * size_t(nx) + size_t(x - x0)]; }
+};
+int binade(double v);  // v >= 0: the biased exponent of float(v)
+
 // Accumulates one tensor, streamed as consecutive flat ranges. Not thread-safe itself; each call
 // parallelizes internally over independent sub-blocks and folds their results in order.
 // Two modes, because the sums (NMSE, calc_diff) cost far more than a bitwise scan and are only needed
@@ -116,23 +145,24 @@ class StatsAccumulator {
   // Elements [e0, e0 + n) of the tensor; a and b hold their stored bytes (see elem_read for row_len).
   void add(int64_t e0, int64_t n, const uint8_t* a, const uint8_t* b, int64_t row_len);
   TensorStats finish();
-  // Mismatch heatmap over a [rows, last dim] view of the tensor, downsampled to grid_rows x grid_cols:
-  // count of bit-differing elements and max distance per cell.
+  // Mismatch heatmap over a [rows, last dim] view of the tensor, downsampled to grid_rows x grid_cols
+  // (GridMap): count of bit-differing elements and max distance per cell (UINT64_MAX: a NaN/inf class
+  // mismatch; 0: only bits differ, as -0 against +0 or NaN payloads).
   const std::vector<int64_t>& grid_count() const { return grid_count_; }
   const std::vector<uint64_t>& grid_max() const { return grid_max_; }
-  int grid_rows() const { return grid_rows_; }
-  int grid_cols() const { return grid_cols_; }
+  int grid_rows() const { return grid_.cells_r; }
+  int grid_cols() const { return grid_.cells_c; }
 
  private:
   struct Partial;
   Fmt fmt_;
   std::vector<int64_t> shape_;
-  int64_t numel_ = 1, view_cols_ = 1, view_rows_ = 1;
+  int64_t numel_ = 1;
   Mode mode_;
   ElemBudget budget_;
   TensorStats total_;
   LaneSums carry_;  // the sub-block straddling the previous range's end
-  int grid_rows_, grid_cols_;
+  GridMap grid_;
   std::vector<int64_t> grid_count_;
   std::vector<uint64_t> grid_max_;
 };
@@ -148,10 +178,12 @@ class ErrorQuantiles {
   ErrorQuantiles();
   void add(Fmt f, const uint8_t* a, const uint8_t* b, int64_t n, int64_t row_len);
   void fill(TensorStats& s) const;
+  ErrorDensity density() const;  // the same pairs' error against |golden| (ErrorDensity)
 
  private:
   static constexpr int kBuckets = 1 << 16;
   std::vector<int64_t> abs_, rel_;
+  std::vector<int64_t> density_;  // kBinades x kBinades, [error binade][golden binade]
   int64_t n_abs_ = 0, n_rel_ = 0, zeros_abs_ = 0, zeros_rel_ = 0;
 };
 

@@ -1,7 +1,8 @@
 // Reports of a comparison (docs/compare.md §Reports): one summary line, a text report (per-layer table,
 // failing tensors, the first divergence in detail), JSON (schema "v4oracle-compare-report" version 1,
 // documented in docs/compare.md), and a self-contained HTML page (inline CSS and SVG, no scripts, no
-// network) with per-layer plots and the mismatch heatmap of the first divergent tensor.
+// network) with per-layer plots and, for the first kPlottedFailures failing tensors of each run, a
+// mismatch heatmap, a distance histogram and an error-against-|golden| density.
 #pragma once
 #include <string>
 #include <utility>

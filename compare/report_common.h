@@ -65,6 +65,13 @@ inline std::string esc(const std::string& s) {
   }
   return o;
 }
+// "1 element", "2 elements", "0 elements": a count with its noun in the number it takes (`many`:
+// the plural form when it is not the noun + "s").
+inline std::string plural(int64_t n, const std::string& noun, const std::string& many = "") {
+  return std::to_string(n) + " " + (n == 1 ? noun : many.empty() ? noun + "s" : many);
+}
+// The verb after a counted subject: "1 element differs", "2 elements differ".
+inline const char* verb_s(int64_t n, const char* verb_plural, const char* verb_singular) { return n == 1 ? verb_singular : verb_plural; }
 
 // "local (teacher_forced)", "accumulated (free_running)", "single run".
 inline std::string run_label(const std::string& run) {

@@ -38,8 +38,8 @@ std::string hist_text(const TensorStats& s) {
 // are not read and not counted).
 std::string role_text(const CompareResult& r, const std::string& role) {
   const RoleTally t = role_tally(r, role);
-  return role + "s: " + elements_text(t.elements) + " elements in " + std::to_string(t.tensors) +
-         (t.tensors == 1 ? " tensor, " : " tensors, ") + bit_equal_pct(t.bit_equal, t.elements) + " bit-equal";
+  return role + "s: " + elements_text(t.elements) + (t.elements == 1 ? " element in " : " elements in ") +
+         plural(t.tensors, "tensor") + ", " + bit_equal_pct(t.bit_equal, t.elements) + " bit-equal";
 }
 
 }  // namespace
@@ -62,7 +62,7 @@ void tensor_detail(std::string& o, const TensorResult& t) {
   if (!t.worst_text.empty()) o += "  worst mismatch " + t.worst_text + "\n";
   if (!t.terms_text.empty()) o += "  dot-product terms: " + t.terms_text + "\n";
   if (t.top_text.size() > 1) {
-    o += "  worst " + std::to_string(t.top_text.size()) + " elements (largest distance first):\n";
+    o += "  worst " + plural(int64_t(t.top_text.size()), "element") + " (largest distance first):\n";
     for (const std::string& e : t.top_text) o += "    " + e + "\n";
   }
   o += "  bit-equal " + std::to_string(s.bit_equal) + " of " + std::to_string(s.n) + "; NaN golden " + std::to_string(s.nan_a) +
@@ -77,7 +77,7 @@ void tensor_detail(std::string& o, const TensorResult& t) {
   o += "  distance histogram: " + hist_text(s) + "\n";
   if (t.quant) {
     const QuantStats& q = *t.quant;
-    o += "  quantized: " + std::to_string(q.flips) + " code flips";
+    o += "  quantized: " + plural(q.flips, "code flip");
     if (q.flips) {
       o += " (on a rounding tie " + std::to_string(q.flips_on_tie) + ", not a tie " + std::to_string(q.flips_not_tie) +
            ", tie unknown " + std::to_string(q.flips_tie_unknown) + (q.source.empty() ? ": no source values in the golden" : "") +
@@ -86,15 +86,15 @@ void tensor_detail(std::string& o, const TensorResult& t) {
     if (!q.scale.empty())
       o += "; scale " + q.scale + ": " +
            (q.scale_mismatch < 0 ? std::string("not compared")
-                                 : std::to_string(q.scale_mismatch) + " scale mismatches (max " +
-                                       std::to_string(q.scale_max_steps) + " steps)");
+                                 : plural(q.scale_mismatch, "scale mismatch", "scale mismatches") + " (max " +
+                                       plural(int64_t(q.scale_max_steps), "step") + ")");
     o += "\n";
   }
   if (t.index) {
     const IndexStats& x = *t.index;
-    o += "  top-k indices (scores " + x.scores + "): " + std::to_string(x.rows_differ) + " of " + std::to_string(x.rows) +
-         " rows differ: " + std::to_string(x.rows_tie_flip) + " tie flips (equal scores), " + std::to_string(x.rows_real) +
-         " real mismatches; set differences " + std::to_string(x.set_diff) + ", order differences " +
+    o += "  top-k indices (scores " + x.scores + "): " + std::to_string(x.rows_differ) + " of " + plural(x.rows, "row") + " " +
+         verb_s(x.rows_differ, "differ", "differs") + ": " + plural(x.rows_tie_flip, "tie flip") + " (equal scores), " +
+         plural(x.rows_real, "real mismatch", "real mismatches") + "; set differences " + std::to_string(x.set_diff) + ", order differences " +
          std::to_string(x.order_diff) + "\n";
     if (x.first_real_row >= 0) o += "  first real mismatch: " + x.first_real_detail + "\n";
     if (x.first_tie_row >= 0) o += "  first tie flip: " + x.first_tie_detail + "\n";
@@ -107,7 +107,7 @@ std::string report_summary_line(const CompareResult& r) {
   for (const TensorResult& t : r.tensors) n += 1, failed += !t.pass;
   std::string s = "v4oracle compare: ";
   if (v < 0) {
-    s += "OK: " + std::to_string(n) + " tensors within policy (" + role_text(r, kRoleOutput);
+    s += "OK: " + plural(n, "tensor") + " within policy (" + role_text(r, kRoleOutput);
     if (role_tally(r, kRoleInput).tensors) s += "; " + role_text(r, kRoleInput);
     return s + ")";
   }
@@ -115,7 +115,7 @@ std::string report_summary_line(const CompareResult& r) {
   s += "DIVERGED at " + with_run(t);
   const std::string& first = t.first_text;
   if (!first.empty()) s += ' ' + first.substr(0, first.find(':'));
-  s += ": " + t.why + " [" + t.rule.reason + "]; " + std::to_string(failed) + " of " + std::to_string(n) + " tensors over policy";
+  s += ": " + t.why + " [" + t.rule.reason + "]; " + std::to_string(failed) + " of " + plural(n, "tensor") + " over policy";
   return s;
 }
 
@@ -128,11 +128,10 @@ std::string report_text(const CompareResult& r) {
   for (size_t i = 0; i < r.runs.size(); ++i) o += (i ? ", " : "") + run_label(r.runs[i]);
   o += "\n";
   if (!r.candidate_extra.empty())
-    o += "  note:      the candidate has " + std::to_string(r.candidate_extra.size()) +
-         " datasets the golden lacks (ignored), first " + r.candidate_extra.front() + "\n";
+    o += "  note:      the candidate has " + plural(int64_t(r.candidate_extra.size()), "dataset") +
+         " the golden lacks (ignored), first " + r.candidate_extra.front() + "\n";
   if (!r.not_in_candidate.empty()) {
-    o += "  not in candidate: " + std::to_string(r.not_in_candidate.size()) + " golden dataset" +
-         (r.not_in_candidate.size() == 1 ? "" : "s") + ", not compared (--require-all makes this an error): ";
+    o += "  not in candidate: " + plural(int64_t(r.not_in_candidate.size()), "golden dataset") + ", not compared (--require-all makes this an error): ";
     for (size_t i = 0; i < r.not_in_candidate.size() && i < 8; ++i) o += (i ? ", " : "") + r.not_in_candidate[i];
     if (r.not_in_candidate.size() > 8) o += ", ...";
     o += "\n";
@@ -140,8 +139,7 @@ std::string report_text(const CompareResult& r) {
   int64_t cast = 0;
   for (const TensorResult& t : r.tensors) cast += t.cast;
   if (cast)
-    o += "  cast:      " + std::to_string(cast) + " candidate float32 dataset" + (cast == 1 ? "" : "s") +
-         " rounded to bf16 before comparing (--candidate-cast bf16)\n";
+    o += "  cast:      " + plural(cast, "candidate float32 dataset") + " rounded to bf16 before comparing (--candidate-cast bf16)\n";
   for (const std::string& w : r.warnings) o += "  warning:   " + w + "\n";
   o += "  compared:  " + role_text(r, kRoleOutput);
   if (role_tally(r, kRoleInput).tensors) o += "; " + role_text(r, kRoleInput) + " (copied into the candidate)";
@@ -200,7 +198,7 @@ std::string report_text(const CompareResult& r) {
         break;
       }
       o += "  " + with_run(t) + " (" + t.role + "): " + std::to_string(t.stats.n - t.stats.bit_equal) + " of " +
-           std::to_string(t.stats.n) + " elements differ, " + bit_equal_pct(t.stats.bit_equal, t.stats.n) +
+           plural(t.stats.n, "element") + " " + verb_s(t.stats.n - t.stats.bit_equal, "differ", "differs") + ", " + bit_equal_pct(t.stats.bit_equal, t.stats.n) +
            " bit-equal, max " + std::to_string(t.stats.max_steps) + " " + steps_unit(t.fmt) + " [" +
            t.rule.budget.text() + ": " + t.rule.reason + "]\n";
     }

@@ -8,7 +8,10 @@ From PyTorch, take the codes with `t.view(torch.uint16)` (bf16), `t.view(torch.u
 float8_e8m0fnu, float4_e2m1fn_x2), then `.cpu().numpy()`; here numpy stands in for the kernel.
 
 Usage: /usr/bin/python3 scripts/write_candidate_example.py OUT.h5 [--compress]
-  --compress  store chunked + gzip (h5py's options work; the comparator reads them more slowly)
+       /usr/bin/python3 scripts/write_candidate_example.py --from-golden GOLDEN.h5 OUT.h5
+  --compress     store chunked + gzip (h5py's options work; the comparator reads them more slowly)
+  --from-golden  the kernel's side of `v4oracle op bf16`: read the golden's input /x, round it to bf16
+                 in numpy (the kernel stand-in), write the op's outputs /codes and /values
 """
 import sys
 
@@ -53,18 +56,38 @@ def put(f, path, codes, fmt, logical_shape=None, compress=False, **attrs):
     return d
 
 
+def candidate_root_attrs(f, writer):
+    f.attrs["magic"] = "v4oracle"
+    f.attrs["schema_version"] = np.int64(1)
+    f.attrs["kind"] = "candidate"
+    f.attrs["candidate"] = writer
+
+
+def from_golden(golden, out):
+    """A candidate for an op golden (`v4oracle op bf16 --seed S -o golden.h5`): same inputs, outputs
+    computed here, written at the golden's paths; the inputs need not be copied."""
+    with h5py.File(golden, "r") as g:
+        x = g["/x"][...].astype(np.float32)
+    codes = bf16_codes(x)
+    with h5py.File(out, "w") as f:
+        candidate_root_attrs(f, "write_candidate_example.py --from-golden")
+        put(f, "/codes", codes, "bf16")
+        put(f, "/values", (codes.astype(np.uint32) << 16).view(np.float32), "f32")
+
+
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
+    if sys.argv[1] == "--from-golden":
+        if len(sys.argv) != 4:
+            sys.exit(__doc__)
+        return from_golden(sys.argv[2], sys.argv[3])
     out, compress = sys.argv[1], "--compress" in sys.argv[2:]
     # Creation order tracked in every group, so h5py and the comparator list datasets in model order
     # (a candidate is walked in the golden's order anyway; this matters when you write goldens).
     h5py.get_config().track_order = True
     with h5py.File(out, "w") as f:
-        f.attrs["magic"] = "v4oracle"
-        f.attrs["schema_version"] = np.int64(1)
-        f.attrs["kind"] = "candidate"
-        f.attrs["candidate"] = "write_candidate_example.py"
+        candidate_root_attrs(f, "write_candidate_example.py")
 
         # bf16 activations [4, 8]: y = (i - 16) * 0.3 in float32, rounded to bf16.
         i = np.arange(32, dtype=np.float32).reshape(4, 8)

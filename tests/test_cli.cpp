@@ -4,12 +4,14 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <string>
 
 #include "golden/file_meta.h"
@@ -164,4 +166,33 @@ TEST_F(Cli, CompareTellsRoundingTieFlipsInOpFiles) {
   EXPECT_EQ(real.status, 1) << real.err;
   EXPECT_NE(real.out.find("on a rounding tie 0, not a tie 1"), std::string::npos) << real.out;
   EXPECT_NE(slurp(path("tie.json")).find("\"flips_on_tie\":1"), std::string::npos);
+}
+
+// Every subcommand's --help names its defaults, its exit statuses and one example (cli/commands.h
+// add_help_footer); a command registered without the footer fails here. The commands are those the
+// top-level --help lists, so a command added later is checked too.
+TEST_F(Cli, EveryCommandsHelpShowsExitStatusAndAnExample) {
+  const std::string top = run("--help").out;
+  const size_t at = top.find("\nSubcommands:\n");
+  ASSERT_NE(at, std::string::npos) << top;
+  std::istringstream lines(top.substr(at + 14));
+  std::vector<std::string> cmds;
+  for (std::string line; std::getline(lines, line) && line.rfind("  ", 0) == 0;) {
+    std::string name;
+    std::istringstream(line) >> name;
+    cmds.push_back(name);
+  }
+  for (const char* c : {"list", "cast", "op", "demo", "compare"})
+    EXPECT_NE(std::find(cmds.begin(), cmds.end(), c), cmds.end()) << c << " not listed in:\n" << top;
+  for (const std::string& cmd : cmds) {
+    const CliRun r = run(cmd + " --help");
+    EXPECT_EQ(r.status, 0) << cmd;
+    EXPECT_NE(r.out.find("Exit status: 0 "), std::string::npos) << cmd << ":\n" << r.out;
+    EXPECT_NE(r.out.find("Example: v4oracle " + std::string(cmd)), std::string::npos) << cmd << ":\n" << r.out;
+  }
+  // Defaults shown: a value the command falls back to, as CLI11 prints it.
+  EXPECT_NE(run("compare --help").out.find("TEXT=bitwise"), std::string::npos);
+  EXPECT_NE(run("compare --help").out.find("INT:INT in [1 - 4096]=64"), std::string::npos);
+  EXPECT_NE(run("cast --help").out.find("=satfinite"), std::string::npos);
+  EXPECT_NE(run("demo --help").out.find("=v4oracle-demo"), std::string::npos);
 }

@@ -1,10 +1,14 @@
 // Comparator reports: the JSON report parses with an independent parser (Python's json) and carries the
-// verdict at the planted coordinate; the HTML report is self-contained (no network references) and
-// renders in a real browser: headless Chromium screenshots it, and a PNG decoder (Python zlib) counts
-// the verdict banner's colour and the plot series' colour. Skipped when /usr/bin/chromium or
-// /usr/bin/python3 is absent (CI installs chromium with V4ORACLE_WITH_BROWSER=1 scripts/deps.sh).
+// verdict at the planted coordinate; the HTML report is self-contained (no network references), its
+// plots carry the planted mismatches (cells, marks, histogram bars, density cell), and it renders in a
+// real browser at 1000 and 1600 px: headless Chromium screenshots it, a PNG decoder (Python zlib) counts
+// the verdict banner's and the heatmap's colours, and a probe copy reports the page's scrollWidth. The
+// browser tests are skipped when /usr/bin/chromium or /usr/bin/python3 is absent (CI installs chromium
+// with V4ORACLE_WITH_BROWSER=1 scripts/deps.sh). Text reports: the singular for counts of one.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -63,8 +67,6 @@ std::string run_python(const std::string& script, const std::string& dir) {
   return rc == 0 ? s : "python failed: " + s;
 }
 
-}  // namespace
-
 TEST_F(CompareReport, JsonParsesAndCarriesTheVerdict) {
   if (!have_python()) GTEST_SKIP() << "/usr/bin/python3 absent";
   report_write_atomic(path("r.json"), report_json(result_));
@@ -116,28 +118,135 @@ TEST_F(CompareReport, JsonValuesAreNumbersAndAbsentMetadataIsNull) {
   EXPECT_EQ(out, "ok\n");
 }
 
+// A single-op file: two root datasets, one layer. Golden f32 [64, 300], the candidate moves 3 elements
+// by +1, +40 and +1000 ulp (the worst at [50, 280]) and flips one sign of a zero at [0, 7].
+CompareResult single_op_result(const std::string& dir) {
+  for (const bool cand : {false, true}) {
+    GoldenMeta meta;
+    meta.kind = cand ? "candidate" : "op";
+    meta.name = "one-op";
+    GoldenWriter w(dir + (cand ? "/c1.h5" : "/g1.h5"), meta);
+    Tensor x = Tensor::make(Fmt::f32, {64, 300}), y = Tensor::make(Fmt::f32, {8});
+    for (int64_t i = 0; i < x.numel(); ++i) x.as<float>()[i] = i % 300 == 7 ? 0.0f : float(1 + i % 97) * 0.37f;
+    for (int64_t i = 0; i < y.numel(); ++i) y.as<float>()[i] = float(i);
+    if (cand) {
+      uint32_t* u = reinterpret_cast<uint32_t*>(x.as<float>());
+      u[3 * 300 + 10] += 1, u[20 * 300 + 100] += 40, u[50 * 300 + 280] += 1000, u[7] ^= 0x80000000u;
+    }
+    w.write("/x", x);
+    w.write("/y", y);
+    w.commit();
+  }
+  return compare_files(dir + "/g1.h5", dir + "/c1.h5", CompareOptions{});
+}
+
+size_t count_of(const std::string& s, const std::string& what) {
+  size_t n = 0;
+  for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
 TEST_F(CompareReport, HtmlIsSelfContained) {
   const std::string html = report_html(result_);
   EXPECT_EQ(html.find("http://www.w3.org/2000/svg"), html.find("http"));  // the SVG namespace is the only URL
   for (const char* bad : {"<script", "<link", "<img", "@import", "url("}) EXPECT_EQ(html.find(bad), std::string::npos) << bad;
   EXPECT_NE(html.find("id=\"plot-steps\""), std::string::npos);
   EXPECT_NE(html.find("id=\"plot-nmse\""), std::string::npos);
-  EXPECT_NE(html.find("id=\"heatmap\""), std::string::npos);
+  // Six failing tensors (layer 3 attn and ffn, ffn of layers 4..7): the first four are plotted, two counted.
+  EXPECT_EQ(count_of(html, "class=\"heatmap\""), 4u);
+  EXPECT_EQ(count_of(html, "class=\"hist\""), 4u);
+  EXPECT_EQ(count_of(html, "class=\"density\""), 4u);
+  EXPECT_NE(html.find("2 more failing tensors of this run without plots"), std::string::npos);
 }
 
-// Chromium renders the page: the red verdict banner (#cf222e) and the first plot series (#1f77b4) show up
-// as pixels in the screenshot; a blank or unstyled page has neither.
-TEST_F(CompareReport, HtmlRendersInHeadlessChromium) {
-  if (!fs::exists("/usr/bin/chromium")) GTEST_SKIP() << "/usr/bin/chromium absent (apt-get install chromium)";
-  if (!have_python()) GTEST_SKIP() << "/usr/bin/python3 absent";
-  const std::string html = path("r.html"), png = path("r.png"), profile = path("profile");
-  report_write_atomic(html, report_html(result_));
-  const std::string cmd = "timeout 120 /usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
-                          "--disable-background-networking --disable-component-update --disable-sync --user-data-dir=" +
-                          profile + " --screenshot=" + png + " --window-size=1200,900 file://" + html + " >/dev/null 2>&1";
-  ASSERT_EQ(std::system(cmd.c_str()), 0);
-  ASSERT_TRUE(fs::exists(png));
-  const std::string out = run_python(
+// The plots of a single-op file carry what the data says: the per-layer plots are left out (one
+// layer); the heatmap marks the first differing element (the -0 at [0, 7]: 0 steps, a grey cell) and the
+// worst (+1000 ulp at [50, 280]), its colour legend runs from 1 to 1000 steps on a log2 scale; the
+// histogram has bars in the buckets of 0, 1, [32, 64) and [512, 1024) steps; the density puts the
+// +1000 ulp element in the cell (binade of |golden|, binade of 1000 ulp of it).
+TEST_F(CompareReport, HtmlPlotsOfASingleOpFile) {
+  const CompareResult r = single_op_result(dir_.string());
+  ASSERT_EQ(r.tensors.size(), 2u);
+  const TensorResult& t = r.tensors[0];
+  ASSERT_FALSE(t.pass);
+  const std::string html = report_html(r);
+  EXPECT_EQ(html.find("id=\"plot-steps"), std::string::npos);
+  EXPECT_NE(html.find("the per-layer plots are left out"), std::string::npos);
+  EXPECT_NE(html.find(">first [0, 7]</text>"), std::string::npos);
+  EXPECT_NE(html.find(">worst [50, 280]</text>"), std::string::npos);
+  EXPECT_NE(html.find("fill=\"#8c8c8c\"><title>rows 0-1, cols 7-9: 1 differing element, max 0 ulp (f32)"), std::string::npos);
+  EXPECT_NE(html.find(">1000</text>"), std::string::npos);  // legend end
+  for (const char* bar : {"<title>0 steps: ", "<title>1 step: 1<", "<title>[32, 64) steps: 1<", "<title>[512, 1024) steps: 1<"})
+    EXPECT_NE(html.find(bar), std::string::npos) << bar;
+  EXPECT_EQ(html.find("<title>[2, 4) steps"), std::string::npos);
+  // Independent of the comparator: the value at [50, 280] and its +1000 ulp neighbour.
+  const float g = float(1 + (50 * 300 + 280) % 97) * 0.37f;
+  uint32_t u;
+  std::memcpy(&u, &g, 4);
+  u += 1000;
+  float c;
+  std::memcpy(&c, &u, 4);
+  // Binade labels as the plot writes them: 1, 2, ..., 65536, otherwise 2^e.
+  const auto label = [](int e) { return e >= 0 && e <= 16 ? std::to_string(1 << e) : "2^" + std::to_string(e); };
+  const int gb = std::ilogb(g), eb = std::ilogb(c - g);
+  const std::string cell = "|golden| in [" + label(gb) + ", " + label(gb + 1) + "), error in [" + label(eb) + ", " + label(eb + 1) + "): 1<";
+  EXPECT_NE(html.find(cell), std::string::npos) << cell;
+}
+
+// Counts of one take the singular: a file of one one-element tensor, compared with itself and with a
+// candidate one ulp off. Before, the reports said "1 tensors within policy" and "of 1 elements".
+TEST_F(CompareReport, TextReportsUseTheSingularForOne) {
+  for (const bool cand : {false, true}) {
+    GoldenMeta meta;
+    meta.kind = cand ? "candidate" : "op";
+    GoldenWriter w(path(cand ? "c1.h5" : "g1.h5"), meta);
+    Tensor x = Tensor::make(Fmt::f32, {1});
+    x.as<float>()[0] = cand ? std::nextafter(1.5f, 2.0f) : 1.5f;
+    w.write("/x", x);
+    w.commit();
+  }
+  const std::string ok = report_text(compare_files(path("g1.h5"), path("g1.h5"), CompareOptions{}));
+  EXPECT_NE(ok.find("OK: 1 tensor within policy (outputs: 1 element in 1 tensor, 100% bit-equal)"), std::string::npos) << ok;
+  const std::string bad = report_text(compare_files(path("g1.h5"), path("c1.h5"), CompareOptions{}));
+  EXPECT_NE(bad.find("bitwise: 1 of 1 element differs (max 1 ulp (f32))"), std::string::npos) << bad;
+  EXPECT_NE(bad.find("; 1 of 1 tensor over policy"), std::string::npos) << bad;
+  for (const std::string& t : {ok, bad})
+    for (const char* wrong : {" 1 elements", " 1 tensors", " 1 rows", " 1 datasets", " 1 code flips", " 1 steps"})
+      EXPECT_EQ(t.find(wrong), std::string::npos) << wrong << " in:\n" << t;
+}
+
+namespace {
+
+// Renders `html_path` in headless Chromium `width` px wide and returns "W H banner heat white_ok" from the
+// PNG (decoded by Python zlib, not by the project), and the page's scrollWidth read by a probe copy of
+// the page (the report itself carries no script): a copy with one inline script that writes
+// document.documentElement.scrollWidth into the title, dumped with --dump-dom.
+struct Shot {
+  std::string png_stats;
+  int scroll_width = -1;
+};
+Shot screenshot(const std::string& html_path, const std::string& dir, int width) {
+  const std::string png = dir + "/r" + std::to_string(width) + ".png", profile = dir + "/profile";
+  const std::string flags = "timeout 120 /usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
+                            "--disable-background-networking --disable-component-update --disable-sync --hide-scrollbars "
+                            "--user-data-dir=" + profile + " --window-size=" + std::to_string(width) + ",2000 ";
+  Shot s;
+  if (std::system((flags + "--screenshot=" + png + " file://" + html_path + " >/dev/null 2>&1").c_str()) != 0 || !fs::exists(png))
+    return s;
+  std::ifstream in(html_path);
+  std::string page((std::istreambuf_iterator<char>(in)), {});
+  page.insert(page.rfind("</body>"),
+              "<script>document.title = 'scrollWidth=' + document.documentElement.scrollWidth + ';';</script>");
+  const std::string probe = dir + "/probe.html", dom = dir + "/dom.txt";
+  std::ofstream(probe) << page;
+  std::system((flags + "--dump-dom file://" + probe + " >" + dom + " 2>/dev/null").c_str());
+  std::ifstream d(dom);
+  const std::string dumped((std::istreambuf_iterator<char>(d)), {});
+  const size_t at = dumped.find("<title>scrollWidth=");
+  if (at != std::string::npos) s.scroll_width = std::atoi(dumped.c_str() + at + 19);
+  s.png_stats = run_python(
       "import struct, zlib\n"
       "d = open('" + png + "', 'rb').read()\n"
       "assert d[:8] == b'\\x89PNG\\r\\n\\x1a\\n'\n"
@@ -160,11 +269,30 @@ TEST_F(CompareReport, HtmlRendersInHeadlessChromium) {
       "            p = a + b - c; pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)\n"
       "            line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255\n"
       "    rows.append(line); prev = line\n"
-      "def count(rgb, tol=6):\n"
-      "    return sum(1 for r in rows for x in range(w) if all(abs(r[x * bpp + k] - rgb[k]) <= tol for k in range(3)))\n"
-      "banner, series = count((0xcf, 0x22, 0x2e)), count((0x1f, 0x77, 0xb4))\n"
-      "white = sum(1 for r in rows for x in range(w) if r[x * bpp] > 250 and r[x * bpp + 1] > 250 and r[x * bpp + 2] > 250)\n"
-      "print(w, h, banner > 20000, series > 300, white < w * h * 0.97)\n",
-      dir_.string());
-  EXPECT_EQ(out, "1200 900 True True True\n") << "screenshot " << png;
+      "px = [(r[x * bpp], r[x * bpp + 1], r[x * bpp + 2]) for r in rows for x in range(w)]\n"
+      "near = lambda p, q: all(abs(p[k] - q[k]) <= 6 for k in range(3))\n"
+      "banner = sum(1 for p in px if near(p, (0xcf, 0x22, 0x2e)))\n"
+      "heat = sum(1 for p in px if p[0] > 200 and 40 < p[1] < 220 and p[2] < 110)\n"  // the scale's orange-to-red range
+      "white = sum(1 for p in px if min(p) > 250)\n"
+      "print(w, h, banner > 20000, heat > 500, white < w * h * 0.97)\n",
+      dir);
+  return s;
+}
+
+}  // namespace
+
+// Chromium renders the page at 1000 and 1600 px: the PNG has the window's size, the red verdict banner
+// (#cf222e) and the heatmap's orange-red cells show up as pixels (a blank or unstyled page has neither),
+// and nothing is wider than the window (no horizontal scrollbar).
+TEST_F(CompareReport, HtmlRendersInHeadlessChromiumAtTwoWidths) {
+  if (!fs::exists("/usr/bin/chromium")) GTEST_SKIP() << "/usr/bin/chromium absent (V4ORACLE_WITH_BROWSER=1 scripts/deps.sh)";
+  if (!have_python()) GTEST_SKIP() << "/usr/bin/python3 absent";
+  const std::string html = path("r.html");
+  report_write_atomic(html, report_html(result_));
+  for (const int width : {1000, 1600}) {
+    const Shot s = screenshot(html, dir_.string(), width);
+    EXPECT_EQ(s.png_stats, std::to_string(width) + " 2000 True True True\n") << "width " << width << ", " << dir_;
+    EXPECT_GT(s.scroll_width, 0) << "width " << width;
+    EXPECT_LE(s.scroll_width, width) << "the page overflows at " << width << " px";
+  }
 }

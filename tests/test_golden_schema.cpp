@@ -14,6 +14,7 @@
 #include "compare/compare.h"
 #include "golden/golden_schema.h"
 #include "reference/formats.h"
+#include "tests/support/cli_run.h"
 #include "tests/support/temp_dir.h"
 
 using namespace v4;
@@ -282,4 +283,27 @@ TEST_F(GoldenSchema, PythonExampleWritesAValidCandidate) {
     for (const auto& t : r.tensors) EXPECT_EQ(t.stats.bit_equal, t.stats.n) << flag << t.path;
     EXPECT_EQ(r.candidate_meta.kind, "candidate");
   }
+}
+
+// The shell example of docs/golden-schema.md runs as written: the ```sh block after the test's marker is
+// taken from the doc and run by bash -e in a fresh directory that holds only a link to scripts/, with
+// the v4oracle under test first on PATH; it must end with status 0 and the comparator's OK line.
+TEST_F(GoldenSchema, DocExampleRunsAsWritten) {
+  if (std::system("/usr/bin/python3 -c 'import h5py, numpy' >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "/usr/bin/python3 with h5py and numpy is not installed (Debian python3-h5py python3-numpy)";
+  const std::string doc = v4::test::slurp(std::string(V4ORACLE_SOURCE_DIR) + "/docs/golden-schema.md");
+  const size_t marker = doc.find("(DocExampleRunsAsWritten) -->");
+  ASSERT_NE(marker, std::string::npos) << "marker missing in docs/golden-schema.md";
+  const size_t open = doc.find("```sh\n", marker), close = doc.find("\n```", open + 6);
+  ASSERT_NE(open, std::string::npos);
+  ASSERT_NE(close, std::string::npos);
+  const std::string block = doc.substr(open + 6, close + 1 - (open + 6));
+  EXPECT_NE(block.find("v4oracle compare"), std::string::npos) << block;
+  std::filesystem::create_directory_symlink(std::string(V4ORACLE_SOURCE_DIR) + "/scripts", dir_ / "scripts");
+  std::ofstream(path("example.sh")) << "set -eo pipefail\n" << block;
+  const std::string bin_dir = std::filesystem::path(v4::test::v4oracle_binary()).parent_path().string();
+  const int rc = std::system(("cd " + dir_.string() + " && PATH=" + bin_dir + ":$PATH bash example.sh >out.txt 2>&1").c_str());
+  const std::string out = v4::test::slurp(path("out.txt"));
+  EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << out;
+  EXPECT_NE(out.find("v4oracle compare: OK: 2 tensors within policy"), std::string::npos) << out;
 }

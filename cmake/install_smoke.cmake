@@ -1,0 +1,18 @@
+# Installs the build in BUILD_DIR into PREFIX (emptied first) and runs PREFIX/bin/v4oracle --version,
+# which must print VERSION; the Python helper and the docs must be in place. Run by ctest (install_smoke).
+file(REMOVE_RECURSE ${PREFIX})
+execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${PREFIX} RESULT_VARIABLE rc OUTPUT_QUIET)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "cmake --install ${BUILD_DIR} --prefix ${PREFIX} failed: ${rc}")
+endif()
+execute_process(COMMAND ${PREFIX}/bin/v4oracle --version RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0 OR NOT out MATCHES "^${VERSION} ")
+  message(FATAL_ERROR "${PREFIX}/bin/v4oracle --version: status ${rc}, output '${out}${err}', expected '${VERSION} (commit)'")
+endif()
+foreach(f share/v4oracle/python/v4oracle_dump.py share/doc/v4oracle/cli.md)
+  if(NOT EXISTS ${PREFIX}/${f})
+    message(FATAL_ERROR "not installed: ${PREFIX}/${f}")
+  endif()
+endforeach()
+message(STATUS "installed and ran ${PREFIX}/bin/v4oracle: ${out}")
+file(REMOVE_RECURSE ${PREFIX})
