@@ -2,6 +2,7 @@
 #include <string>
 
 #include "compare/harness/forensics.h"
+#include "compare/report_common.h"
 
 namespace v4::harness {
 
@@ -51,8 +52,8 @@ std::string GemmVariant::text(const std::string& op, int64_t K) const {
 std::string ForensicsResult::text() const {
   const std::string at = op + " at M=" + std::to_string(M) + " N=" + std::to_string(N) + " K=" + std::to_string(K);
   if (match) return at + " behaves as " + match->text(op, K) + " (every bit of " + std::to_string(elements) +
-                    " elements; " + std::to_string(tried) + " variant(s) tried, simplest first)";
-  return at + ": no variant reproduces every bit (" + std::to_string(tried) + " variant(s) tried); closest: " + best.text(op, K) + ", " +
+                    " elements; " + compare::plural(tried, "variant") + " tried, simplest first)";
+  return at + ": no variant reproduces every bit (" + compare::plural(tried, "variant") + " tried); closest: " + best.text(op, K) + ", " +
          std::to_string(best_equal) + " of " + std::to_string(elements) + " elements bit-equal";
 }
 

@@ -64,7 +64,7 @@ std::string gpu_check_text(const GpuCheckResult& r) {
     for (size_t i = 0; i < b.sizes.size(); ++i)
       o += "  " + pad(std::to_string(b.sizes[i]), 8) + pad(cell_text(b.cells[3 * i]), 12) + pad(cell_text(b.cells[3 * i + 1]), 12) +
            cell_text(b.cells[3 * i + 2]) + "\n";
-    o += "  the rows run alone match the CPU recipe(s): " + (b.baseline_matches.empty() ? std::string("none") : join(b.baseline_matches, ", ")) + "\n";
+    o += "  the rows run alone match " + (b.baseline_matches.empty() ? std::string("no CPU recipe") : "the CPU " + std::string(b.baseline_matches.size() == 1 ? "recipe " : "recipes ") + join(b.baseline_matches, ", ")) + "\n";
     if (b.invariant()) {
       o += "  invariant: every placement bit-equal to the rows run alone\n";
     } else {
@@ -72,7 +72,7 @@ std::string gpu_check_text(const GpuCheckResult& r) {
       o += "  FIRST BREAK: kernel " + b.kernel + ", batch " + std::to_string(c.batch) + ", " + position_text(c) + ": " +
            std::to_string(c.differ) + " of " + std::to_string(c.rows * b.row_elements) + " elements differ, first at batch row " +
            std::to_string(c.first_row) + ", " + c.first_output + "[" + std::to_string(c.first_col) + "] of that row: " + c.first_bits + "; the changed rows match " +
-           (c.matches.empty() ? std::string("no CPU recipe") : "the CPU recipe(s) " + join(c.matches, ", ")) + "\n";
+           (c.matches.empty() ? std::string("no CPU recipe") : std::string(c.matches.size() == 1 ? "the CPU recipe " : "the CPU recipes ") + join(c.matches, ", ")) + "\n";
       if (b.baseline_forensics) o += "  alone: " + b.baseline_forensics->text() + "\n";
       if (b.break_forensics) o += "  batch " + std::to_string(c.batch) + ": " + b.break_forensics->text() + "\n";
     }
@@ -84,7 +84,7 @@ std::string gpu_check_text(const GpuCheckResult& r) {
     o += "not run (" + d.skipped + ")\n";
   } else {
     o += std::to_string(d.repeats) + " launches on stream 0";
-    if (d.streams > 1) o += ", one on each of " + std::to_string(d.streams - 1) + " other stream(s)";
+    if (d.streams > 1) o += ", one on each of " + compare::plural(d.streams - 1, "other stream");
     if (d.deterministic()) {
       o += ": all bit-identical\n";
     } else {
