@@ -277,6 +277,13 @@ void replace_dataset(const std::string& file, const std::string& ds, Make make, 
   }
 }
 
+// Marks dataset `ds` of `file` as e4m3fn (a hostile dataset made without the old one's attributes).
+void set_e4m3fn_format(const std::string& file, const std::string& ds) {
+  h5::Hid f(H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
+  h5::Hid d(H5Dopen2(f, ds.c_str(), H5P_DEFAULT), H5Dclose);
+  h5::write_str_attr(d, "format", "e4m3fn");
+}
+
 hid_t make_u8_dataset(hid_t f, const char* name, std::vector<hsize_t> dims, hid_t dcpl) {
   h5::Hid space(H5Screate_simple(int(dims.size()), dims.data(), nullptr), H5Sclose);
   return H5Dcreate2(f, name, H5T_STD_U8LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
@@ -342,9 +349,7 @@ TEST_F(Hostile, HugeDeclarationWithoutDataIsOneLineExitTwo) {
     H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_LATE);
     return make_u8_dataset(file, "/a", {hsize_t(1) << 20, hsize_t(1) << 20}, dcpl);
   }, /*copy_attrs=*/false);
-  { h5::Hid ff(H5Fopen(f.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
-    h5::Hid d(H5Dopen2(ff, "/a", H5P_DEFAULT), H5Dclose);
-    h5::write_str_attr(d, "format", "e4m3fn"); }
+  set_e4m3fn_format(f, "/a");
   expect_refused(f, "never written");
 }
 
@@ -358,9 +363,7 @@ TEST_F(Hostile, NeverWrittenChunksAreRefused) {
       H5Pset_chunk(dcpl, 2, chunk);
       return make_u8_dataset(file, "/a", {n, 4096}, dcpl);
     }, false);
-    { h5::Hid ff(H5Fopen(f.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
-      h5::Hid d(H5Dopen2(ff, "/a", H5P_DEFAULT), H5Dclose);
-      h5::write_str_attr(d, "format", "e4m3fn"); }
+    set_e4m3fn_format(f, "/a");
     expect_refused(f, "0 of its " + std::to_string(n) + " chunks were ever written");
   }
 }
@@ -393,9 +396,7 @@ TEST_F(Hostile, OversizedChunksAreRefused) {
     H5Pset_chunk(dcpl, 2, chunk);
     return make_u8_dataset(file, "/a", {4, hsize_t(1) << 25}, dcpl);
   }, /*copy_attrs=*/false);
-  { h5::Hid ff(H5Fopen(f.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
-    h5::Hid d(H5Dopen2(ff, "/a", H5P_DEFAULT), H5Dclose);
-    h5::write_str_attr(d, "format", "e4m3fn"); }
+  set_e4m3fn_format(f, "/a");
   expect_refused(f, "has chunks of more than 64 MiB");
 }
 
