@@ -78,7 +78,7 @@ std::optional<std::set<std::string>> golden_outputs(const OpenFile& g) {
 
 // Every golden dataset in every run, in model order per run, matched with the candidate's dataset
 // (at the same path, or the one --map names): InputError when it differs in format or logical shape,
-// or (require_all) is missing; otherwise a missing one is listed in res.not_in_candidate. Fills res.runs
+// is a group, or (require_all) is missing; otherwise a missing one is listed in res.not_in_candidate. Fills res.runs
 // and res.candidate_extra.
 std::vector<Planned> match_datasets(const OpenFile& g, const OpenFile& c, const CompareOptions& opt, CompareResult& res) {
   const std::vector<std::string> gds = g.h5.datasets(), cds = c.h5.datasets();
@@ -105,6 +105,10 @@ std::vector<Planned> match_datasets(const OpenFile& g, const OpenFile& c, const 
       p.cand_ds = run.empty() ? base : "/" + run + base;
       p.ginfo = g.h5.info(ds);
       if (!cset.count(p.cand_ds)) {
+        if (c.h5.has_group(p.cand_ds))  // not "missing": the candidate put a group where the golden has data
+          throw InputError(c.path, p.cand_ds,
+                           std::string("is a group, not a dataset (the golden has ") + fmt_name(p.ginfo.fmt) + " " +
+                               shape_str(p.ginfo.shape) + " here)");
         if (opt.require_all)
           throw InputError(c.path, p.cand_ds,
                            std::string("missing: the golden has this dataset (") + fmt_name(p.ginfo.fmt) + " " +

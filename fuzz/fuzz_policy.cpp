@@ -1,6 +1,7 @@
-// libFuzzer target: compare's policy-file parser (compare/policy.h Policy::load_file) and budget_parse.
-// A malformed file must be an InputError and a malformed budget std::invalid_argument; anything else
-// (another exception, a crash, a sanitizer report) is a finding. docs/fuzzing.md.
+// libFuzzer target: compare's text parsers: the policy file (compare/policy.h Policy::load_file), the
+// --map name-map file (compare/compare.h load_name_map) and budget_parse. A malformed file must be an
+// InputError and a malformed budget std::invalid_argument; anything else (another exception, a crash, a
+// sanitizer report) is a finding. docs/fuzzing.md.
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "compare/compare.h"
 #include "compare/policy.h"
 #include "golden/input_error.h"
 
@@ -25,6 +27,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     v4::compare::Policy p;
     p.load_file(path);
     for (const char* ds : {"/a", "/layers/3/moe_gate/scores", "/x/y/z"}) (void)p.match(ds);
+  } catch (const v4::golden::InputError&) {
+  }
+  try {
+    (void)v4::compare::load_name_map(path);
   } catch (const v4::golden::InputError&) {
   }
   try {

@@ -24,12 +24,19 @@ const Tensor& OpInputs::get(const std::string& name, Fmt fmt) const {
         fail(name, std::string("expected format ") + fmt_name(fmt) + ", found " + fmt_name(nt.t.fmt));
       return nt.t;
     }
-  if (!reader_) fail(name, "dataset missing");
-  if (!reader_->has("/" + name)) fail(name, std::string("dataset missing (expected ") + fmt_name(fmt) + ")");
+  require_in_file(name, fmt_name(fmt));
   TensorAttrs attrs;  // kept, so a replay writes the file's scale links back unchanged
   Tensor t = reader_->read("/" + name, fmt, &attrs);
   tensors_.push_back({name, std::move(t), std::move(attrs)});
   return tensors_.back().t;
+}
+
+void OpInputs::require_in_file(const std::string& name, const std::string& expected) const {
+  if (!reader_) fail(name, "dataset missing");
+  if (reader_->has("/" + name)) return;
+  // A group where the op expects a dataset is not "missing": saying so sends the user looking for a typo.
+  if (reader_->has_group("/" + name)) fail(name, "is a group, not a dataset (expected " + expected + ")");
+  fail(name, "dataset missing (expected " + expected + ")");
 }
 
 void OpInputs::require_rank(const std::string& name, const Tensor& t, size_t rank) const {
@@ -95,7 +102,7 @@ std::vector<OpSpec> build_registry() {
 Fmt OpInputs::get_any_fmt(const std::string& name) const {
   for (const NamedTensor& nt : tensors_)
     if (nt.name == name) return nt.t.fmt;
-  if (!reader_ || !reader_->has("/" + name)) fail(name, "dataset missing");
+  require_in_file(name, "any format");
   return reader_->info("/" + name).fmt;
 }
 
@@ -134,7 +141,15 @@ std::vector<NamedTensor> op_run_to_file(const OpSpec& op, const std::optional<st
     origin = "--seed " + std::to_string(seed);
   }
   const OpInputs in(origin, reader ? &*reader : nullptr, generated);
-  std::vector<NamedTensor> outputs = op.run(in, recipe);
+  std::vector<NamedTensor> outputs;
+  try {
+    outputs = op.run(in, recipe);
+  } catch (const std::invalid_argument& e) {
+    // A reference function's own argument check failing on replayed data: the data came from the file,
+    // so it is bad input and names the file (an op's own checks name the dataset too).
+    if (!inputs_path) throw;
+    throw InputError(*inputs_path, "", e.what());
+  }
 
   H5Writer w(out_path);
   write_file_meta(w, "op", op.name);

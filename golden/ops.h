@@ -49,6 +49,9 @@ class OpInputs {
   bool get_switch(const std::string& name) const;  // an i32 scalar that must be 0 or 1
 
  private:
+  // InputError unless the file holds a dataset `name` (a group there is named as one); `expected` says
+  // the format the op wanted, e.g. "bf16".
+  void require_in_file(const std::string& name, const std::string& expected) const;
   std::string origin_;
   const H5Reader* reader_;
   mutable std::deque<NamedTensor> tensors_;  // a deque: get() hands out references that must survive later reads

@@ -157,6 +157,7 @@ class H5Reader {
 
   const std::string& path() const { return path_; }
   bool has(const std::string& dataset) const;  // a dataset (not a group) exists at that path
+  bool has_group(const std::string& path) const;  // a group exists at that path (so "missing" would mislead)
   TensorInfo info(const std::string& dataset) const;
   Tensor read(const std::string& dataset, std::optional<Fmt> expect = {}, TensorAttrs* attrs = nullptr) const;
   // Rows [row0, row0 + nrows) along dim 0 (a hyperslab): shape {nrows, shape[1:]...}. For rank-1

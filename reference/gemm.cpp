@@ -170,7 +170,7 @@ float hopper_fp8_chain(const float* a, const float* b, int64_t K, int64_t promot
   };
   if (promote_every == 0) return chain(0, K, init);
   float acc = init;
-  for (int64_t g0 = 0; g0 < K; g0 += promote_every) acc = acc + chain(g0, g0 + promote_every, 0.0f);
+  for (int64_t g0 = 0; g0 < K; g0 += promote_every) acc = hopper_promote_add(acc, chain(g0, g0 + promote_every, 0.0f));
   return acc;
 }
 

@@ -575,7 +575,7 @@ void hopper_fp8_chains(const uint8_t* a, const uint8_t* b, int64_t M, int64_t N,
           float d = promote_every > 0 ? 0.0f : init;
           for (int64_t q = g0; q < g0 + group; q += kWgmmaE4M3K)
             d = wgmma_fused_dot_add(&aop[q], &bop[j * K + q], kWgmmaE4M3K, d, kWgmmaE4M3);
-          acc = promote_every > 0 ? acc + d : d;
+          acc = promote_every > 0 ? hopper_promote_add(acc, d) : d;
         }
         c[(m0 + i) * N + n0 + j] = f32_canonical_nan(acc);
       }

@@ -32,6 +32,16 @@ inline void exact_add_block(ExactAcc& acc, double partial, int partial_exp, uint
                      partial_exp + ue8m0_exponent(sa_code) + ue8m0_exponent(sb_code));
 }
 
+// The hopper FP8 recipe's promotion (acc += one chain's fp32 partial, on the CUDA cores): IEEE, with the
+// canonical NaN 0x7FFFFFFF as the GPU gives it (docs/gemm.md). Not written as `acc + d` alone: x86 addss
+// keeps its first operand's NaN payload and the compiler may order a commutative add either way, so the
+// plain loops and the tiled kernels gave different NaN bits (a NaN c_init against a NaN partial) in the
+// ASan build.
+inline float hopper_promote_add(float acc, float d) {
+  const float s = acc + d;
+  return std::isnan(s) ? f32_from_bits(kF32CanonicalNaN) : s;
+}
+
 namespace gemm_tiled {
 
 // The operands of the FP8 and FP4×FP8 GEMMs (layouts: reference/gemm.h); b is e2m1 packed for FP4.

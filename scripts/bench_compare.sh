@@ -6,12 +6,17 @@
 #   compare: v4oracle compare -q golden.h5 candidate.h5       best of REPS (exit 1 expected: one planted ulp)
 # prints throughput = (bytes of both files) / seconds, the ratio compare / read, and the comparator's
 # peak RSS (bounded memory). Needs only bash, coreutils and awk.
-#   scripts/bench_compare.sh BUILD_DIR [GIB=4] [DIR=/tmp/v4bench] [REPS=3]
+# MODE=inspect measures the forked metadata inspector's cost instead (docs/hdf5-tensors.md §Untrusted
+# files): the full compare and the metadata-only compare (--policy ignore), each with the inspector off
+# (V4ORACLE_INSPECT=0, which exists for this measurement only) and on, runs alternating, best of REPS.
+#   scripts/bench_compare.sh BUILD_DIR [GIB=4] [DIR=/tmp/v4bench] [REPS=3] [MODE=throughput|inspect]
 set -euo pipefail
-build=${1:?usage: scripts/bench_compare.sh BUILD_DIR [GIB] [DIR] [REPS]}
+build=${1:?usage: scripts/bench_compare.sh BUILD_DIR [GIB] [DIR] [REPS] [MODE]}
 gib=${2:-4}
 dir=${3:-/tmp/v4bench}
 reps=${4:-3}
+mode=${5:-throughput}
+case $mode in throughput|inspect) ;; *) echo "MODE must be throughput or inspect, not '$mode'" >&2; exit 2 ;; esac
 mkdir -p "$dir"
 if [ ! -f "$dir/golden.h5" ] || [ ! -f "$dir/candidate.h5" ] || [ "$(cat "$dir/.gib" 2>/dev/null)" != "$gib" ]; then
   "$build/bench/bench_compare" "$dir" "$gib"
@@ -31,6 +36,30 @@ best() {  # best wall time (seconds) of $reps runs of "$@"; exit status 1 (diver
   echo "$b"
 }
 cat "$g" "$c" >/dev/null  # warm the page cache
+if [ "$mode" = inspect ]; then
+  v4=$build/cli/v4oracle
+  secs() {  # wall seconds of one run of "$@" (exit status 1, divergence, is expected)
+    local t0 t1 rc=0
+    t0=$(date +%s%N); "$@" >/dev/null || rc=$?; t1=$(date +%s%N)
+    [ $rc -le 1 ] || { echo "command failed ($rc): $*" >&2; exit 1; }
+    awk -v d=$(( t1 - t0 )) 'BEGIN { print d / 1e9 }'
+  }
+  min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b < a) ? b : a }'; }
+  off_full="" on_full="" off_meta="" on_meta=""
+  for _ in $(seq "$reps"); do  # alternating, so a change in the machine's load hits both sides alike
+    off_full=$(min "$off_full" "$(secs env V4ORACLE_INSPECT=0 "$v4" compare -q "$g" "$c")")
+    on_full=$(min "$on_full" "$(secs "$v4" compare -q "$g" "$c")")
+    off_meta=$(min "$off_meta" "$(secs env V4ORACLE_INSPECT=0 "$v4" compare -q --policy ignore "$g" "$c")")
+    on_meta=$(min "$on_meta" "$(secs "$v4" compare -q --policy ignore "$g" "$c")")
+  done
+  awk -v B="$bytes" -v a="$off_full" -v b="$on_full" -v m0="$off_meta" -v m1="$on_meta" -v r="$reps" -v n="$(nproc)" 'BEGIN {
+    printf "files:    2 x %.2f GiB, %d cores, best of %d alternating runs\n", B / 2 / 2^30, n, r
+    printf "metadata: compare -q --policy ignore  inspector off %.3f s  on %.3f s  (+%.3f s)\n", m0, m1, m1 - m0
+    printf "full:     compare -q                  inspector off %.3f s  on %.3f s  (+%.3f s)\n", a, b, b - a
+    printf "throughput with / without inspector = %.3f (inspector cost %.1f%% of the full compare)\n", a / b, 100 * (b - a) / b
+  }'
+  exit 0
+fi
 t_cat=$(best cat "$g" "$c")
 t_cmp=$(best "$build/cli/v4oracle" compare -q "$g" "$c")
 rss=unknown

@@ -125,6 +125,36 @@ TEST_F(Cli, BadInputExitsTwoWithOneLineAndNoOutput) {
   EXPECT_EQ(run("frobnicate").status, 2);
 }
 
+// A zero last dimension reached the reference quantizer, whose argument check named no file ("act_quant:
+// last dimension 0 ..."); the op's own check names the file and /x. An argument check deeper down on
+// replayed data (rmsnorm's reference on a zero-width row) names the file at least.
+TEST_F(Cli, ZeroLastDimensionNamesTheFileAndDataset) {
+  for (const std::string op : {"act_quant", "fp4_act_quant"}) {
+    const std::string in = path(op + "_empty.h5");
+    {
+      H5Writer w(in);
+      w.write("/x", Tensor::make(Fmt::bf16, {4, 0}));
+      Tensor block = Tensor::make(Fmt::i32, {});
+      block.as<int32_t>()[0] = 128;
+      if (op == "act_quant") w.write("/block", block);
+      w.commit();
+    }
+    expect_bad("op " + op + " --inputs " + in + " -o " + path("o.h5"), {in + ": /x: last dimension 0 is not a positive multiple"},
+               path("o.h5"));
+  }
+  const std::string in = path("rmsnorm_empty.h5");
+  {
+    H5Writer w(in);
+    w.write("/x", Tensor::make(Fmt::bf16, {4, 0}));
+    w.write("/w", Tensor::make(Fmt::f32, {0}));
+    Tensor eps = Tensor::make(Fmt::f32, {});
+    eps.as<float>()[0] = 1e-6f;
+    w.write("/eps", eps);
+    w.commit();
+  }
+  expect_bad("op rmsnorm --inputs " + in + " -o " + path("o.h5"), {in + ": rmsnorm: bad shape"}, path("o.h5"));
+}
+
 // An act_quant op file links its codes to their source values, so the comparator can tell a code flip
 // on a rounding tie from a real one. Block max 448 gives scale 1 (docs/quantizers.md); 2.125 is the
 // midpoint of the e4m3 neighbours 2.0 (0x40, even) and 2.25 (0x41), so RNE gives 0x40; 2.0 is exact.

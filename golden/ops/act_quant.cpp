@@ -23,7 +23,8 @@ OpSpec act_quant_op() {
     const int block = bt.numel() == 1 ? bt.as<int32_t>()[0] : 0;
     if (block != 128 && block != 64) in.fail("block", "must be a scalar 128 or 64");
     auto [rows, n] = in.rows_last("x", x);
-    if (n % block) in.fail("x", "last dimension " + std::to_string(n) + " is not a multiple of block " + std::to_string(block));
+    if (n <= 0 || n % block)
+      in.fail("x", "last dimension " + std::to_string(n) + " is not a positive multiple of block " + std::to_string(block));
     Tensor q = Tensor::make(Fmt::e4m3fn, x.shape), y = Tensor::make(Fmt::bf16, x.shape);
     std::vector<int64_t> sshape = x.shape;
     sshape.back() = n / block;

@@ -20,7 +20,7 @@ OpSpec fp4_act_quant_op() {
   op.run = [](const OpInputs& in, Recipe) {
     const Tensor& x = in.get("x", Fmt::bf16);
     auto [rows, n] = in.rows_last("x", x);
-    if (n % kFp4Block) in.fail("x", "last dimension " + std::to_string(n) + " is not a multiple of 32");
+    if (n <= 0 || n % kFp4Block) in.fail("x", "last dimension " + std::to_string(n) + " is not a positive multiple of 32");
     Tensor q = Tensor::make(Fmt::e2m1x2, x.shape), y = Tensor::make(Fmt::bf16, x.shape);
     std::vector<int64_t> sshape = x.shape;
     sshape.back() = n / kFp4Block;
