@@ -37,10 +37,7 @@ inline void exact_add_block(ExactAcc& acc, double partial, int partial_exp, uint
 // keeps its first operand's NaN payload and the compiler may order a commutative add either way, so the
 // plain loops and the tiled kernels gave different NaN bits (a NaN c_init against a NaN partial) in the
 // ASan build.
-inline float hopper_promote_add(float acc, float d) {
-  const float s = acc + d;
-  return std::isnan(s) ? f32_from_bits(kF32CanonicalNaN) : s;
-}
+inline float hopper_promote_add(float acc, float d) { return f32_canonical_nan(acc + d); }
 
 namespace gemm_tiled {
 
