@@ -130,6 +130,7 @@ GpuCheckResult gpu_check(const GpuCheckOptions& opt, Candidate& cand) {
   for (golden::NamedTensor& nt : outs) golden_out.emplace_back(nt.name, std::move(nt.t));
 
   const Outputs cand_out = cand.run(op->name, in, golden_out, opt.recipe, RunOptions{});
+  res.launch = cand.last_launch();
   write_candidate_file(cand_path, op->name, inputs, cand_out);
   res.diff = compare::compare_files(golden_path, cand_path, opt.compare);
   if (dir.keep) res.golden_file = golden_path, res.candidate_file = cand_path;

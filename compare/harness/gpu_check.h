@@ -34,6 +34,7 @@ struct GpuCheckOptions {
 
 struct GpuCheckResult {
   std::string op, candidate, kernel, device, origin;
+  std::string launch;  // what the kernel chose for the golden's inputs (Candidate::last_launch; "" if nothing)
   bool has_recipe = false;
   Recipe recipe = Recipe::canonical;
   compare::CompareResult diff;               // golden vs candidate, output by output

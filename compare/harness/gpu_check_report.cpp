@@ -43,7 +43,7 @@ std::string gpu_check_summary_line(const GpuCheckResult& r) {
 
 std::string gpu_check_text(const GpuCheckResult& r) {
   std::string o = "gpu-check " + r.op + (r.has_recipe ? std::string(" [") + recipe_name(r.recipe) + "]" : "") + "\n";
-  o += "candidate: " + r.candidate + ", kernel " + r.kernel + ", device " + r.device + "\n";
+  o += "candidate: " + r.candidate + ", kernel " + r.kernel + (r.launch.empty() ? "" : " (" + r.launch + ")") + ", device " + r.device + "\n";
   o += "inputs:    " + r.origin + "\n";
   if (!r.golden_file.empty()) o += "files:     " + r.golden_file + ", " + r.candidate_file + "\n";
   o += "\nOUTPUTS VS GOLDEN: " + compare::report_summary_line(r.diff) + "\n";

@@ -86,7 +86,7 @@ std::string jdeterminism(const DeterminismProbe& d) {
 std::string gpu_check_json(const GpuCheckResult& r) {
   return "{\"schema\":\"v4oracle-gpu-check-report\",\"version\":" + std::to_string(kGpuCheckJsonVersion) + ",\"op\":" + jstr(r.op) +
          ",\"recipe\":" + (r.has_recipe ? jstr(recipe_name(r.recipe)) : "null") + ",\"candidate\":" + jstr(r.candidate) +
-         ",\"kernel\":" + jstr(r.kernel) + ",\"device\":" + jstr(r.device) + ",\"inputs\":" + jstr(r.origin) +
+         ",\"kernel\":" + jstr(r.kernel) + ",\"launch\":" + jopt(r.launch) + ",\"device\":" + jstr(r.device) + ",\"inputs\":" + jstr(r.origin) +
          ",\"golden_file\":" + jopt(r.golden_file) + ",\"candidate_file\":" + jopt(r.candidate_file) + ",\"pass\":" + jbool(r.pass()) +
          ",\"equal\":" + jbool(r.equal()) + ",\"problems\":" + jstrs(r.problems()) + ",\"summary\":" + jstr(gpu_check_summary_line(r)) +
          ",\n\"forensics\":" + jforensics(r.forensics) + ",\n\"batch\":" + jbatch(r.batch) + ",\n\"determinism\":" + jdeterminism(r.determinism) +
@@ -101,7 +101,7 @@ std::string gpu_check_html(const GpuCheckResult& r) {
       "#verdict{padding:8px;font-weight:bold}.ok{background:#c7e9c0}.bad{background:#fcae91}pre{background:#f4f4f4;padding:6px}"
       "</style></head><body>\n<h1>gpu-check " + esc(r.op) + "</h1>\n";
   o += "<div id=\"verdict\" class=\"" + std::string(r.pass() ? "ok" : "bad") + "\">" + esc(gpu_check_summary_line(r)) + "</div>\n";
-  o += "<p>candidate: " + esc(r.candidate) + "<br>kernel: " + esc(r.kernel) + "<br>device: " + esc(r.device) + "<br>inputs: " +
+  o += "<p>candidate: " + esc(r.candidate) + "<br>kernel: " + esc(r.kernel) + (r.launch.empty() ? std::string() : " (" + esc(r.launch) + ")") + "<br>device: " + esc(r.device) + "<br>inputs: " +
        esc(r.origin) + (r.has_recipe ? std::string("<br>recipe: ") + recipe_name(r.recipe) : "") + "</p>\n";
   o += "<h2>Outputs vs golden</h2>\n<p>" + esc(compare::report_summary_line(r.diff)) + "</p>\n";
   const int64_t v = r.diff.verdict();
