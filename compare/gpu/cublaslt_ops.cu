@@ -41,12 +41,6 @@ float single_scale(const Tensor& s, const char* name) {
   return ue8m0_decode(p[0]);
 }
 
-DeviceBuffer upload(const void* host, size_t bytes) {
-  DeviceBuffer d(bytes);
-  if (bytes) d.upload(host);
-  return d;
-}
-
 GpuOutputs run_fp8(const GpuInputs& in, const std::string& variant) {
   const Tensor& a = gpu_input(in, "a", Fmt::e4m3fn);
   const Tensor& as = gpu_input(in, "a_scale", Fmt::ue8m0);
@@ -66,8 +60,8 @@ GpuOutputs run_fp8(const GpuInputs& in, const std::string& variant) {
     sa = {single_scale(as, "a_scale")};
     sb = {single_scale(bs, "b_scale")};
   }
-  DeviceBuffer da = upload(a_pad.data(), a_pad.size()), db = upload(b.data.data(), b.data.size());
-  DeviceBuffer dsa = upload(sa.data(), sa.size() * 4), dsb = upload(sb.data(), sb.size() * 4);
+  DeviceBuffer da(a_pad.data(), a_pad.size()), db(b.data.data(), b.data.size());
+  DeviceBuffer dsa(sa.data(), sa.size() * 4), dsb(sb.data(), sb.size() * 4);
   DeviceBuffer dc(size_t(Mp * N) * 2);
   g_last_algo = cublaslt_gemm(variant.empty() ? LtGemm::fp8_blockwise : LtGemm::fp8_tensorwise, da.as<void>(),
                               dsa.as<float>(), db.as<void>(), dsb.as<float>(), Mp, N, K,
@@ -85,7 +79,7 @@ GpuOutputs run_bf16(const GpuInputs& in) {
   const int64_t M = a.shape.at(0), K = a.shape.at(1), N = b.shape.at(0);
   Tensor c = Tensor::make(Fmt::bf16, {M, N});
   if (M == 0 || N == 0) return {{"c", std::move(c)}};
-  DeviceBuffer da = upload(a.data.data(), a.data.size()), db = upload(b.data.data(), b.data.size()), dc(c.data.size());
+  DeviceBuffer da(a.data.data(), a.data.size()), db(b.data.data(), b.data.size()), dc(c.data.size());
   g_last_algo = cublaslt_gemm(LtGemm::bf16, da.as<void>(), nullptr, db.as<void>(), nullptr, M, N, K, false,
                               dc.as<uint16_t>(), gpu_stream());
   cuda_check_launch("cublasLtMatmul");

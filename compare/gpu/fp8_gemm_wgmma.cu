@@ -191,11 +191,8 @@ GpuOutputs run_fp8_gemm_wgmma(const GpuInputs& in) {
   const int64_t M = a.shape.at(0), K = a.shape.at(1), N = b.shape.at(0);
   if (K % 128 || b.shape.at(1) != K) throw std::invalid_argument("fp8_gemm_wgmma: K must match and be a multiple of 128");
   Tensor c = Tensor::make(Fmt::bf16, {M, N});
-  DeviceBuffer da(a.data.size()), das(as.data.size()), db(b.data.size()), dbs(bs.data.size()), dc(c.data.size());
-  da.upload(a.data.data());
-  das.upload(as.data.data());
-  db.upload(b.data.data());
-  dbs.upload(bs.data.data());
+  DeviceBuffer da(a.data.data(), a.data.size()), das(as.data.data(), as.data.size()), db(b.data.data(), b.data.size()),
+      dbs(bs.data.data(), bs.data.size()), dc(c.data.size());
   fp8_gemm_wgmma(da.as<uint8_t>(), das.as<uint8_t>(), db.as<uint8_t>(), dbs.as<uint8_t>(), M, N, K, dc.as<uint16_t>(),
                  gpu_stream());
   cuda_check_launch(kFp8GemmWgmmaKernel);

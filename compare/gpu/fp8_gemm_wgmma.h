@@ -30,5 +30,7 @@ GpuOutputs run_fp8_gemm_wgmma(const GpuInputs& in);
 // The CUDA-core alternatives of built-in runners (gemm.cu): fp8_gemm's hopper recipe through the wgmma
 // model on CUDA cores; the `builtin:cudacore` candidate runs them in place of the tensor-core kernel.
 std::vector<GpuOp> gpu_ops_gemm_cudacore();
+// The built-in runners (gpu_op_registry) with those alternatives in place of the tensor-core kernels.
+std::vector<GpuOp> gpu_ops_cudacore();
 
 }  // namespace v4::gpu

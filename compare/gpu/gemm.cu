@@ -217,4 +217,12 @@ std::vector<GpuOp> gpu_ops_gemm_cudacore() {
                   run_fp8_gemm_hopper_emulated, "fp8_gemm_wgmma_model_cudacore")};
 }
 
+std::vector<GpuOp> gpu_ops_cudacore() {
+  std::vector<GpuOp> ops = gpu_op_registry();
+  for (GpuOp& alt : gpu_ops_gemm_cudacore())
+    for (GpuOp& op : ops)
+      if (op.name == alt.name) op = alt;
+  return ops;
+}
+
 }  // namespace v4::gpu

@@ -117,11 +117,7 @@ void register_gpu_candidates() {
         if (!arg.empty() && arg != "cudacore")
           throw std::invalid_argument("candidate builtin takes no argument or :cudacore (got '" + arg + "')");
         require_device(arg.empty() ? "builtin" : "builtin:" + arg);
-        std::vector<GpuOp> ops = gpu_op_registry();
-        if (arg == "cudacore")
-          for (GpuOp& alt : gpu_ops_gemm_cudacore())
-            for (GpuOp& op : ops)
-              if (op.name == alt.name) op = alt;
+        std::vector<GpuOp> ops = arg == "cudacore" ? gpu_ops_cudacore() : gpu_op_registry();
         return std::unique_ptr<harness::Candidate>(new GpuOpsCandidate(arg.empty() ? "builtin" : "builtin:" + arg, ops, false));
       });
   harness::register_candidate(

@@ -63,12 +63,7 @@ struct Args {
 const std::vector<gpu::GpuOp>& runners(const Args& a) {
   static const std::vector<gpu::GpuOp> v = [&] {
     if (a.cublaslt != "-") return gpu::cublaslt_ops(a.cublaslt);
-    std::vector<gpu::GpuOp> ops = gpu::gpu_op_registry();
-    if (a.cudacore)  // the CUDA-core alternatives in place of the tensor-core kernels
-      for (gpu::GpuOp& alt : gpu::gpu_ops_gemm_cudacore())
-        for (gpu::GpuOp& op : ops)
-          if (op.name == alt.name) op = alt;
-    return ops;
+    return a.cudacore ? gpu::gpu_ops_cudacore() : gpu::gpu_op_registry();
   }();
   return v;
 }

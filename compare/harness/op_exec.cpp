@@ -1,12 +1,15 @@
 // Running golden's CPU ops on candidate inputs, the batch-dimension table, and row helpers (op_exec.h).
 #include "compare/harness/op_exec.h"
 
+#include "reference/pmath_table.h"
+
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
 #include "compare/metrics.h"
 #include "golden/ops.h"
+#include "reference/pmath_table.h"
 
 namespace v4::harness {
 
@@ -34,8 +37,7 @@ const std::vector<BatchLayout>& batch_layouts() {
         {"rmsnorm", "rows", {"x"}, {"y"}},
     };
     for (const char* cast : {"bf16", "fp8_e4m3", "fp8_e5m2", "fp4_e2m1", "ue8m0"}) t.push_back({cast, "n", {"x"}, {"codes", "values"}});
-    for (const char* f : {"exp", "exp2", "log", "log1p", "expm1", "sigmoid", "silu", "softplus", "rsqrt", "sqrt", "sin", "cos"})
-      t.push_back({f, "n", {"x"}, {"y"}});
+    for (const PmathEntry& f : kPmathTable) t.push_back({f.name, "n", {"x"}, {"y"}});
     return t;
   }();
   return v;
