@@ -23,7 +23,7 @@ int64_t numel_of(const std::vector<int64_t>& shape) {
 }
 
 OpenFile::OpenFile(const std::string& p, bool candidate)
-    : path(p), h5(p), schema(p), meta(candidate ? golden::check_candidate_meta(h5) : golden::check_file_meta(h5)) {
+    : path(p), h5(p), schema(h5), meta(candidate ? golden::check_candidate_meta(h5) : golden::check_file_meta(h5)) {
   fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw InputError(p, "", std::string("cannot open: ") + std::strerror(errno));
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -81,14 +81,14 @@ void View::unmap() {
 }
 
 Source::Source(const OpenFile& f, std::string dataset, TensorInfo info)
-    : f_(f), ds_(std::move(dataset)), info_(std::move(info)), ext_(f.schema.raw_extent(ds_, info_)) {
+    : f_(f), ds_(std::move(dataset)), info_(std::move(info)) {
   if (info_.shape.size() >= 2 && info_.shape[0] > 0) inner_ = std::max<int64_t>(1, numel_of(info_.shape) / info_.shape[0]);
 }
 
 void Source::fetch(const ChunkPlan& p, int64_t e0, int64_t e1, View& v) const {
-  if (ext_) {
+  if (info_.raw) {
     const int64_t b0 = stored_offset(info_.fmt, p, e0), b1 = stored_offset(info_.fmt, p, e1);
-    if (b1 > b0) return v.map(f_.fd, ext_->offset + uint64_t(b0), uint64_t(b1 - b0), f_.path, ds_);
+    if (b1 > b0) return v.map(f_.fd, info_.raw->offset + uint64_t(b0), uint64_t(b1 - b0), f_.path, ds_);
   }
   read(p, e0, e1, v.buffer());
   v.use_buffer();
@@ -98,8 +98,8 @@ void Source::read(const ChunkPlan& p, int64_t e0, int64_t e1, std::vector<uint8_
   const int64_t b0 = stored_offset(info_.fmt, p, e0), b1 = stored_offset(info_.fmt, p, e1);
   buf.resize(size_t(b1 - b0));
   if (b1 == b0) return;
-  if (ext_) {
-    pread_all(int64_t(ext_->offset) + b0, b1 - b0, buf.data());
+  if (info_.raw) {
+    pread_all(int64_t(info_.raw->offset) + b0, b1 - b0, buf.data());
     if (info_.fmt == Fmt::e2m1x2 && p.row_len == 0 && (e1 & 1)) buf.back() &= 0x0F;  // next element's nibble
     return;
   }

@@ -20,8 +20,8 @@ namespace v4::compare {
 
 int64_t numel_of(const std::vector<int64_t>& shape);  // product of the dims (1 for rank 0)
 
-// One open file: HDF5 reader (metadata, fallback reads), schema reader (links, raw extents), its
-// checked root metadata, and a plain descriptor for pread and mmap.
+// One open file: HDF5 reader (metadata, fallback reads), schema reader (links) through it, its checked
+// root metadata, and a plain descriptor for pread and mmap (at TensorInfo::raw).
 struct OpenFile {
   std::string path;
   golden::H5Reader h5;
@@ -81,7 +81,7 @@ class View {
 class Source {
  public:
   Source(const OpenFile& f, std::string dataset, golden::TensorInfo info);
-  bool raw() const { return ext_.has_value(); }
+  bool raw() const { return info_.raw.has_value(); }
   int64_t inner() const { return inner_; }  // elements per dim-0 row (fallback reads need whole rows)
   const std::string& dataset() const { return ds_; }
   const golden::TensorInfo& info() const { return info_; }
@@ -97,7 +97,6 @@ class Source {
   const OpenFile& f_;
   std::string ds_;
   golden::TensorInfo info_;
-  std::optional<golden::RawExtent> ext_;
   int64_t inner_ = 1;
 };
 

@@ -19,7 +19,7 @@ namespace {
 constexpr int64_t kMaxReadBytes = int64_t(1) << 20;
 
 // A fresh in-memory file per input: a new inode, so the reader's per-process inspection cache (keyed by
-// device, inode, size and mtime) never mistakes one input for an earlier one.
+// device, inode, size, mtime and ctime) never mistakes one input for an earlier one.
 struct MemFile {
   int fd = ::memfd_create("v4oracle-fuzz.h5", 0);
   ~MemFile() {

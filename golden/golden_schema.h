@@ -3,10 +3,11 @@
 // and the scores they were selected from; quantized tensors and the pre-quantization values they were
 // rounded from), a GoldenWriter that stamps root metadata and writes tensors with those links, and a
 // SchemaReader for what H5Reader does not interpret: the links (stored as TensorAttrs::extra string
-// attributes), and the file offset of contiguous datasets (so the comparator can stream data with plain
-// pread, from two threads, bounded memory).
+// attributes). The file offset of contiguous datasets, which lets the comparator stream data with plain
+// pread or mmap, is TensorInfo::raw.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -64,32 +65,21 @@ class GoldenWriter {
 // attributes), for writers that hold a plain H5Writer; same checks as GoldenWriter::write.
 void golden_attach_links(H5Writer& w, const std::string& dataset, const TensorLinks& links);
 
-// Where a dataset's bytes lie in the file, when they can be read with pread: contiguous layout,
-// allocated, little-endian storage of the format's width. nullopt otherwise (chunked/compressed data,
-// big-endian): read through H5Reader then.
-struct RawExtent {
-  uint64_t offset = 0;
-  uint64_t bytes = 0;
-};
-
-// Read-only access to the schema parts H5Reader does not interpret. Errors are InputErrors naming the file.
+// Read-only access to the schema parts H5Reader does not interpret (the links), from the metadata
+// H5Reader validated. Errors are InputErrors naming the file.
 class SchemaReader {
  public:
-  explicit SchemaReader(std::string path);
-  ~SchemaReader();
+  explicit SchemaReader(std::string path);          // opens its own reader
+  explicit SchemaReader(const H5Reader& reader);    // reads through `reader`, which must outlive it
   SchemaReader(const SchemaReader&) = delete;
   SchemaReader& operator=(const SchemaReader&) = delete;
 
   TensorLinks links(const std::string& dataset) const;
-  std::optional<RawExtent> raw_extent(const std::string& dataset, const TensorInfo& info) const;
-  uint64_t file_size() const { return file_size_; }
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return h5_->path(); }
 
  private:
-  std::string path_;
-  H5Reader h5_;        // reads the link attributes (TensorAttrs::extra)
-  int64_t file_ = -1;  // hid_t, for raw_extent
-  uint64_t file_size_ = 0;
+  std::unique_ptr<H5Reader> own_;
+  const H5Reader* h5_;
 };
 
 }  // namespace v4::golden

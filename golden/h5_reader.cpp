@@ -1,18 +1,13 @@
 // The validating reader of tensor files (tensor_io.h): H5Reader. Every dataset's metadata is checked
 // against its storage (format vs HDF5 type, logical vs stored shape, block rank) before any data is
 // read, and every problem is one InputError line naming file, dataset and problem (design.md §6).
-#include <fcntl.h>
 #include <hdf5.h>
-#include <poll.h>
-#include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -21,6 +16,7 @@
 #include <utility>
 
 #include "golden/h5_util.h"
+#include "golden/reader_catalog.h"
 #include "golden/tensor_io.h"
 #include "golden/untrusted.h"
 
@@ -53,186 +49,20 @@ std::vector<std::string> dataset_attr_names(hid_t dset, const Where& w) {
   return names;
 }
 
-// TensorAttrs::extra of a dataset: its single-string attributes with unreserved names.
-std::vector<std::pair<std::string, std::string>> read_extra_attrs(hid_t dset, const Where& w) {
-  std::vector<std::pair<std::string, std::string>> extra;
+// TensorAttrs::extra of a dataset (its single-string attributes with unreserved names) and
+// TensorInfo::other_attrs (its other unreserved attribute names).
+void read_extra_attrs(hid_t dset, const Where& w, TensorInfo& info) {
   for (const std::string& name : dataset_attr_names(dset, w)) {
     if (attr_reserved(name)) continue;
     Hid attr = open_attr(dset, name.c_str(), w);
     if (attr.ok() && attr_is_single_string(attr))
-      extra.emplace_back(name, str_attr_value(attr, "attribute '" + name + "'", w));
+      info.attrs.extra.emplace_back(name, str_attr_value(attr, "attribute '" + name + "'", w));
+    else
+      info.other_attrs.push_back(name);
   }
-  return extra;
 }
 
 }  // namespace
-
-namespace {
-
-// ---- containment of libhdf5 on hostile files (docs/hdf5-tensors.md §Untrusted files) ----
-
-bool g_in_inspect_child = false;  // set in the forked inspector: its own readers do not fork again
-
-// The inspector's time limit: V4ORACLE_INSPECT_TIMEOUT_S (seconds, > 0), else kInspectTimeoutS. A valid
-// file's metadata takes milliseconds to walk (docs/hdf5-tensors.md measures it); 20 s leaves room for a
-// loaded CI machine and slow network storage while still bounding a hang.
-constexpr double kInspectTimeoutS = 20;
-double inspect_timeout_s() {
-  const char* e = std::getenv("V4ORACLE_INSPECT_TIMEOUT_S");
-  if (e && *e) {
-    char* end = nullptr;
-    const double v = std::strtod(e, &end);
-    if (end && *end == 0 && v > 0) return v;
-  }
-  return kInspectTimeoutS;
-}
-
-// Reads every piece of metadata a reader above may touch: every link, every dataset's TensorInfo (all
-// its attributes and the storage checks), every root attribute's value.
-void inspect_everything(const std::string& path) {
-  const H5Reader r(path);
-  for (const std::string& ds : r.datasets()) (void)r.info(ds);
-  for (const std::string& name : r.root_attr_names()) {
-    try {
-      if (!r.root_str(name)) continue;
-    } catch (const InputError&) {
-      try {
-        (void)r.root_i64(name);
-      } catch (const InputError&) {
-        try {
-          (void)r.root_f64(name);
-        } catch (const InputError&) {
-        }
-      }
-    }
-  }
-}
-
-// Files already inspected by this process (device, inode, size, mtime): a file opened twice (the
-// comparator's reader and schema reader) is inspected once.
-struct FileKey {
-  dev_t dev;
-  ino_t ino;
-  off_t size;
-  long mtime_s, mtime_ns;
-  bool operator==(const FileKey&) const = default;
-};
-std::vector<FileKey>& inspected_files() {
-  static std::vector<FileKey> v;
-  return v;
-}
-
-struct Inspection {
-  std::string path;
-  FileKey key;
-  pid_t pid = -1;
-  int fd = -1;  // read end of the pipe whose write end only the child holds
-  bool ended = false;
-};
-
-}  // namespace
-
-// Walks each file's metadata with libhdf5 in a forked child (all children at once) under one watchdog;
-// a crash or a hang there becomes one InputError line naming the file. Only then does this process
-// touch the file with libhdf5, along the paths the child has walked. A child reports nothing but how it
-// ended: a problem it finds as an InputError is found again, and reported, by the parent's own reading.
-void inspect_untrusted_files(const std::vector<std::string>& paths) {
-  if (g_in_inspect_child) return;
-  const char* off = std::getenv("V4ORACLE_INSPECT");
-  if (off && std::string(off) == "0") return;  // for measuring the cost only (docs/hdf5-tensors.md)
-  std::vector<Inspection> runs;
-  auto reap_all = [&] {
-    for (Inspection& r : runs) {
-      if (r.fd >= 0) ::close(r.fd), r.fd = -1;
-      if (r.pid > 0) {
-        if (!r.ended) ::kill(r.pid, SIGKILL);
-        int status = 0;
-        while (::waitpid(r.pid, &status, 0) < 0 && errno == EINTR) {
-        }
-        r.pid = -1;
-      }
-    }
-  };
-  for (const std::string& path : paths) {
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;  // the reader reports it
-    const FileKey key{st.st_dev, st.st_ino, st.st_size, long(st.st_mtim.tv_sec), long(st.st_mtim.tv_nsec)};
-    bool seen = false;
-    for (const FileKey& k : inspected_files()) seen |= k == key;
-    for (const Inspection& r : runs) seen |= r.key == key;
-    if (seen) continue;
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) {
-      reap_all();
-      throw InputError(path, "", std::string("cannot inspect: pipe: ") + std::strerror(errno));
-    }
-    const pid_t pid = ::fork();
-    if (pid < 0) {
-      const int e = errno;
-      ::close(fds[0]), ::close(fds[1]);
-      reap_all();
-      throw InputError(path, "", std::string("cannot inspect: fork: ") + std::strerror(e));
-    }
-    if (pid == 0) {
-      g_in_inspect_child = true;
-      ::signal(SIGINT, SIG_DFL), ::signal(SIGTERM, SIG_DFL), ::signal(SIGHUP, SIG_DFL);  // not the parent's cleanup
-      // A libhdf5 fault kills the child by its signal, quietly, also where a sanitizer or libFuzzer has
-      // installed handlers (their reports would be stray stderr lines and crash files for a contained
-      // fault); a sanitizer's own findings in instrumented code still report (docs/fuzzing.md).
-      for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) ::signal(sig, SIG_DFL);
-      try {
-        inspect_everything(path);
-      } catch (...) {
-        // A problem libhdf5 reported cleanly: the parent's reading reports it.
-      }
-      ::_exit(0);  // no atexit handlers: the parent's open HDF5 files and stdio buffers are not flushed twice
-    }
-    ::close(fds[1]);
-    runs.push_back({path, key, pid, fds[0], false});
-  }
-  // Every child holds its pipe's write end: the read end reads as closed (POLLHUP) the moment it ends.
-  const double limit = inspect_timeout_s();
-  const auto t0 = std::chrono::steady_clock::now();
-  while (true) {
-    std::vector<struct pollfd> pfds;
-    std::vector<size_t> which;
-    for (size_t i = 0; i < runs.size(); ++i)
-      if (!runs[i].ended) pfds.push_back({runs[i].fd, POLLIN, 0}), which.push_back(i);
-    if (pfds.empty()) break;
-    const double left = limit - std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (left <= 0) break;
-    const int rc = ::poll(pfds.data(), nfds_t(pfds.size()), int(std::min(left * 1000.0 + 1, 60000.0)));
-    if (rc < 0 && errno != EINTR) break;
-    for (size_t k = 0; rc > 0 && k < pfds.size(); ++k)
-      if (pfds[k].revents) runs[which[k]].ended = true;
-  }
-  std::vector<int> statuses(runs.size(), 0);
-  for (size_t i = 0; i < runs.size(); ++i) {
-    Inspection& r = runs[i];
-    ::close(r.fd), r.fd = -1;
-    if (!r.ended) ::kill(r.pid, SIGKILL);
-    while (::waitpid(r.pid, &statuses[i], 0) < 0 && errno == EINTR) {
-    }
-    r.pid = -1;
-  }
-  for (size_t i = 0; i < runs.size(); ++i) {
-    const Inspection& r = runs[i];
-    const int status = statuses[i];
-    if (!r.ended) {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "%g", limit);
-      throw InputError(r.path, "", std::string("libhdf5 did not finish reading the file's metadata within ") + buf +
-                                       " s; the file is corrupt or hostile (refused)");
-    }
-    if (WIFSIGNALED(status))
-      throw InputError(r.path, "", std::string("libhdf5 crashed (") + strsignal(WTERMSIG(status)) +
-                                       ") reading the file's metadata; the file is corrupt or hostile (refused)");
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-      throw InputError(r.path, "", "libhdf5 failed reading the file's metadata (status " + std::to_string(status) +
-                                       "); the file is corrupt or hostile (refused)");
-  }
-  for (const Inspection& r : runs) inspected_files().push_back(r.key);
-}
 
 H5Reader::H5Reader(std::string path) : path_(std::move(path)) {
   hdf5_silence();
@@ -244,6 +74,8 @@ H5Reader::H5Reader(std::string path) : path_(std::move(path)) {
   if (!S_ISREG(st.st_mode)) throw InputError(path_, "", "is not a regular file (a device, FIFO or socket)");
   file_size_ = uint64_t(st.st_size);  // what check_storage holds every dataset's declared storage against
   inspect_untrusted_files({path_});
+  std::optional<ReaderCatalog> handed = inspected_catalog(st);
+  known_ = std::make_unique<ReaderCatalog>(handed ? std::move(*handed) : ReaderCatalog{});
   if (H5Fis_hdf5(path_.c_str()) <= 0) throw InputError(path_, "", "not an HDF5 file");
   Hid fapl = plist(H5P_FILE_ACCESS);
   H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
@@ -289,6 +121,7 @@ int64_t H5Reader::open_dataset(const std::string& dataset) const {
 }
 
 bool H5Reader::has(const std::string& dataset) const {
+  if (known_->infos.count(canonical_path(dataset))) return true;  // walked and validated as a dataset already
   const std::vector<std::string> parts = split_path(dataset);
   refuse_foreign_links(file_, parts, Where{path_, canonical_path(dataset)});
   return object_type(file_, parts) == H5I_DATASET;
@@ -313,8 +146,9 @@ constexpr uint64_t kMaxChunkBytes = uint64_t(64) << 20;
 // What the file can actually hold for a dataset, checked before any allocation for it (docs/hdf5-tensors.md
 // §Untrusted files): no external storage, no virtual datasets, contiguous data inside the file, every chunk
 // written, only deflate/shuffle/fletcher32 filters, chunks of bounded size, no more than deflate can
-// expand. Never-written data (which HDF5 would return as fill values) is an error.
-void check_storage(hid_t dset, const TensorInfo& info, const Where& w, uint64_t file_size) {
+// expand. Never-written data (which HDF5 would return as fill values) is an error. Sets info.raw where
+// the bytes can be read at their offset without HDF5.
+void check_storage(hid_t dset, hid_t type, TensorInfo& info, const Where& w, uint64_t file_size) {
   Hid dcpl(H5Dget_create_plist(dset), H5Pclose);
   if (!dcpl.ok()) w.fail("cannot read the dataset's creation properties: " + hdf5_error_text());
   if (H5Pget_external_count(dcpl) != 0)
@@ -324,6 +158,10 @@ void check_storage(hid_t dset, const TensorInfo& info, const Where& w, uint64_t 
   if (layout == H5D_VIRTUAL)
     w.fail("is a virtual dataset (its data is mapped from other datasets or files); refused (docs/hdf5-tensors.md)");
   if (layout < 0) w.fail("has an unreadable storage layout: " + hdf5_error_text());
+  // Contiguous little-endian storage of the format's width can be read at its offset without HDF5.
+  const bool raw = layout == H5D_CONTIGUOUS && H5Tget_order(type) != H5T_ORDER_BE &&
+                   H5Tget_size(type) == fmt_storage_size(info.fmt);
+  if (info.stored_bytes == 0 && raw) info.raw = RawExtent{0, 0};
   if (info.stored_bytes == 0 || layout == H5D_COMPACT) return;  // compact data lives in the object header
   const uint64_t declared = uint64_t(info.stored_bytes);
   if (layout == H5D_CONTIGUOUS) {
@@ -333,6 +171,7 @@ void check_storage(hid_t dset, const TensorInfo& info, const Where& w, uint64_t 
     if (uint64_t(off) > file_size || declared > file_size - uint64_t(off))
       w.fail("declares " + std::to_string(declared) + " bytes at offset " + std::to_string(uint64_t(off)) +
              " but the file has " + std::to_string(file_size) + " bytes (truncated or corrupt)");
+    if (raw) info.raw = RawExtent{uint64_t(off), declared};
     return;
   }
   if (layout != H5D_CHUNKED) w.fail("has an unsupported storage layout");
@@ -447,12 +286,12 @@ TensorInfo inspect(hid_t dset, const Where& w, uint64_t file_size) {
     info.attrs.block = *block;
   }
   if (auto sha = read_str_attr(dset, "sha256", w)) info.sha256 = *sha;
-  info.attrs.extra = read_extra_attrs(dset, w);
+  read_extra_attrs(dset, w, info);
 
   const auto bytes = checked_bytes(info.stored_shape, int64_t(fmt_storage_size(info.fmt)));
   if (!bytes) w.fail("shape " + shape_str(info.stored_shape) + " is too large");
   info.stored_bytes = *bytes;
-  check_storage(dset, info, w, file_size);
+  check_storage(dset, type, info, w, file_size);
   return info;
 }
 
@@ -472,15 +311,27 @@ Tensor allocate(Fmt fmt, const std::vector<int64_t>& shape, const Where& w) {
 
 }  // namespace
 
+TensorInfo H5Reader::info_of(int64_t dset, const std::string& canonical) const {
+  const auto it = known_->infos.find(canonical);
+  if (it != known_->infos.end()) return it->second;
+  TensorInfo info = inspect(hid_t(dset), Where{path_, canonical}, file_size_);
+  ++own_inspections_;
+  known_->infos.emplace(canonical, info);
+  return info;
+}
+
 TensorInfo H5Reader::info(const std::string& dataset) const {
+  const std::string canonical = canonical_path(dataset);
+  const auto it = known_->infos.find(canonical);
+  if (it != known_->infos.end()) return it->second;  // validated already (by the inspector or by this reader)
   Hid dset(open_dataset(dataset), H5Dclose);
-  return inspect(dset, Where{path_, canonical_path(dataset)}, file_size_);
+  return info_of(dset, canonical);
 }
 
 Tensor H5Reader::read(const std::string& dataset, std::optional<Fmt> expect, TensorAttrs* attrs) const {
   Hid dset(open_dataset(dataset), H5Dclose);
   const Where w{path_, canonical_path(dataset)};
-  const TensorInfo info = inspect(dset, w, file_size_);
+  const TensorInfo info = info_of(dset, w.dataset);
   if (expect && *expect != info.fmt)
     w.fail(std::string("expected format ") + fmt_name(*expect) + " but the dataset is " + fmt_name(info.fmt));
   Tensor t = allocate(info.fmt, info.shape, w);
@@ -493,7 +344,7 @@ Tensor H5Reader::read(const std::string& dataset, std::optional<Fmt> expect, Ten
 Tensor H5Reader::read_rows(const std::string& dataset, int64_t row0, int64_t nrows) const {
   Hid dset(open_dataset(dataset), H5Dclose);
   const Where w{path_, canonical_path(dataset)};
-  const TensorInfo info = inspect(dset, w, file_size_);
+  const TensorInfo info = info_of(dset, w.dataset);
   if (info.shape.empty()) throw std::invalid_argument("H5Reader::read_rows: " + w.dataset + " has rank 0");
   if (row0 < 0 || nrows < 0 || nrows > info.shape[0] - row0)
     throw std::out_of_range("H5Reader::read_rows: " + w.dataset + ": rows [" + std::to_string(row0) + ", " +
@@ -593,10 +444,12 @@ void walk_datasets(hid_t group, const std::string& prefix, int depth, const Wher
 }  // namespace
 
 std::vector<std::string> H5Reader::datasets() const {
+  if (known_->datasets) return *known_->datasets;
   std::vector<std::string> out;
   Hid root(H5Gopen2(file_, "/", H5P_DEFAULT), H5Gclose);
   if (!root.ok()) throw InputError(path_, "", "cannot open the root group: " + hdf5_error_text());
   walk_datasets(root, "", 0, Where{path_, ""}, out);
+  known_->datasets = out;
   return out;
 }
 

@@ -13,6 +13,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -43,6 +44,14 @@ struct TensorAttrs {
   bool operator==(const TensorAttrs&) const = default;
 };
 
+// Where a dataset's bytes lie in the file, when they can be read with pread or mmap: contiguous layout,
+// allocated inside the file, little-endian storage of the format's width (bytes == 0: an empty tensor).
+struct RawExtent {
+  uint64_t offset = 0;
+  uint64_t bytes = 0;
+  bool operator==(const RawExtent&) const = default;
+};
+
 // What a dataset holds, without reading its data.
 struct TensorInfo {
   Fmt fmt = Fmt::f32;
@@ -53,10 +62,17 @@ struct TensorInfo {
   std::string sha256;  // hex from the `sha256` attribute; empty when the dataset has none
   bool has_format_attr = true;  // false: a plain float32/int32/int64 dataset taken as f32/i32/i64, 16-bit integers as bf16
   bool int16_codes = false;     // bf16 codes stored as signed 16-bit integers (torch's view(torch.int16)): same bits
+  // The stored bytes' place in the file when they can be read without HDF5 (checked against the file's
+  // size); nullopt for chunked, compressed, compact or big-endian data, which is read through H5Reader.
+  std::optional<RawExtent> raw;
+  // Unreserved attribute names that are not single strings (so not in attrs.extra), in the order of extra.
+  std::vector<std::string> other_attrs;
+  bool operator==(const TensorInfo&) const = default;
 };
 
 // ---------------------------------------------------------------------------------------------
 class H5Writer;
+struct ReaderCatalog;  // golden/reader_catalog.h
 
 // Streams one dataset into an H5Writer along dim 0, for tensors too big for memory. Rows are logical
 // indices along dim 0 and must be written in order (row0 == rows written so far), so the sha256 is
@@ -148,6 +164,10 @@ class H5Writer {
 // Reads and validates golden (or any HDF5) tensor files. Every problem with the file's content is an
 // InputError naming the file, the dataset and the problem; API misuse (rows out of range) is
 // std::out_of_range / std::invalid_argument. Data is read only where asked (read, read_rows).
+// The file is inspected first (golden/untrusted.h), and the metadata the inspector validated (the
+// dataset list, every dataset's TensorInfo) is taken from it instead of being read a second time; what
+// a reader reads itself is remembered for its lifetime (the file is opened read-only and not expected
+// to change underneath).
 class H5Reader {
  public:
   explicit H5Reader(std::string path);  // InputError if missing, unreadable, truncated or not HDF5
@@ -176,11 +196,19 @@ class H5Reader {
   std::optional<double> root_f64(const std::string& name) const;
   std::vector<std::string> root_attr_names() const;  // in name order
 
+  // How many datasets' metadata this reader has read with libhdf5 itself (each at most once); the rest
+  // came from the inspector's catalog. For tests and benchmarks of the hand-over.
+  int64_t own_inspections() const { return own_inspections_; }
+
  private:
+  friend struct ReaderAccess;  // golden/untrusted.cpp: the inspector exports what its reader walked
   int64_t open_dataset(const std::string& dataset) const;  // hid_t; InputError if absent
+  TensorInfo info_of(int64_t dset, const std::string& canonical) const;  // memoized inspect
   std::string path_;
   uint64_t file_size_ = 0;  // bytes, at open
   int64_t file_ = -1;
+  std::unique_ptr<ReaderCatalog> known_;  // metadata validated so far (from the inspector, then memoized)
+  mutable int64_t own_inspections_ = 0;
 };
 
 }  // namespace v4::golden

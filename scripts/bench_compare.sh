@@ -38,25 +38,29 @@ best() {  # best wall time (seconds) of $reps runs of "$@"; exit status 1 (diver
 cat "$g" "$c" >/dev/null  # warm the page cache
 if [ "$mode" = inspect ]; then
   v4=$build/cli/v4oracle
-  secs() {  # wall seconds of one run of "$@" (exit status 1, divergence, is expected)
-    local t0 t1 rc=0
-    t0=$(date +%s%N); "$@" >/dev/null || rc=$?; t1=$(date +%s%N)
-    [ $rc -le 1 ] || { echo "command failed ($rc): $*" >&2; exit 1; }
-    awk -v d=$(( t1 - t0 )) 'BEGIN { print d / 1e9 }'
+  run1() {  # "wall cpu" seconds of one run of "$@" (cpu: user + system of it and its children, the
+            # inspector's forked children included); exit status 1 (divergence) is expected
+    local TIMEFORMAT='%3R %3U %3S' t rc
+    t=$( { time "$@" >/dev/null 2>&1; echo "rc $?" >&2; } 2>&1 )
+    rc=$(echo "$t" | awk '/^rc/ { print $2 }')
+    [ "$rc" -le 1 ] || { echo "command failed ($rc): $*" >&2; exit 1; }
+    echo "$t" | awk '!/^rc/ { print $1, $2 + $3 }'
   }
-  min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b < a) ? b : a }'; }
+  min2() { awk -v a="$1" -v b="$2" 'BEGIN { split(b, y, " "); if (a == "") { print b; exit }
+                                           split(a, x, " "); print (y[1] < x[1] ? y[1] : x[1]), (y[2] < x[2] ? y[2] : x[2]) }'; }
   off_full="" on_full="" off_meta="" on_meta=""
   for _ in $(seq "$reps"); do  # alternating, so a change in the machine's load hits both sides alike
-    off_full=$(min "$off_full" "$(secs env V4ORACLE_INSPECT=0 "$v4" compare -q "$g" "$c")")
-    on_full=$(min "$on_full" "$(secs "$v4" compare -q "$g" "$c")")
-    off_meta=$(min "$off_meta" "$(secs env V4ORACLE_INSPECT=0 "$v4" compare -q --policy ignore "$g" "$c")")
-    on_meta=$(min "$on_meta" "$(secs "$v4" compare -q --policy ignore "$g" "$c")")
+    off_full=$(min2 "$off_full" "$(run1 env V4ORACLE_INSPECT=0 "$v4" compare -q "$g" "$c")")
+    on_full=$(min2 "$on_full" "$(run1 "$v4" compare -q "$g" "$c")")
+    off_meta=$(min2 "$off_meta" "$(run1 env V4ORACLE_INSPECT=0 "$v4" compare -q --policy ignore "$g" "$c")")
+    on_meta=$(min2 "$on_meta" "$(run1 "$v4" compare -q --policy ignore "$g" "$c")")
   done
   awk -v B="$bytes" -v a="$off_full" -v b="$on_full" -v m0="$off_meta" -v m1="$on_meta" -v r="$reps" -v n="$(nproc)" 'BEGIN {
-    printf "files:    2 x %.2f GiB, %d cores, best of %d alternating runs\n", B / 2 / 2^30, n, r
-    printf "metadata: compare -q --policy ignore  inspector off %.3f s  on %.3f s  (+%.3f s)\n", m0, m1, m1 - m0
-    printf "full:     compare -q                  inspector off %.3f s  on %.3f s  (+%.3f s)\n", a, b, b - a
-    printf "throughput with / without inspector = %.3f (inspector cost %.1f%% of the full compare)\n", a / b, 100 * (b - a) / b
+    split(a, A, " "); split(b, Bn, " "); split(m0, M0, " "); split(m1, M1, " ")
+    printf "files:    2 x %.2f GiB, %d cores, best of %d alternating runs (wall; cpu = user + system)\n", B / 2 / 2^30, n, r
+    printf "metadata: compare -q --policy ignore  inspector off %.3f s (cpu %.3f)  on %.3f s (cpu %.3f)  wall %+.3f s\n", M0[1], M0[2], M1[1], M1[2], M1[1] - M0[1]
+    printf "full:     compare -q                  inspector off %.3f s (cpu %.3f)  on %.3f s (cpu %.3f)  wall %+.3f s\n", A[1], A[2], Bn[1], Bn[2], Bn[1] - A[1]
+    printf "throughput with / without inspector = %.3f (inspector cost %+.1f%% of the full compare%s)\n", A[1] / Bn[1], 100 * (Bn[1] - A[1]) / Bn[1], Bn[1] < A[1] ? "; negative: a saving" : ""
   }'
   exit 0
 fi

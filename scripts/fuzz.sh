@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (fuzz/) with Debian's clang, ASan and UBSan in build-fuzz/, and runs each
 # for SECONDS seconds on JOBS processes from a seed corpus of small valid files (docs/fuzzing.md);
-# TARGETS picks some of them (default "h5_input policy").
+# TARGETS picks some of them (default "h5_input policy catalog").
 # libhdf5's own crashes and hangs are contained by the reader's forked inspector (they become
 # InputErrors), so what the fuzzer stops on is a fault in project code.
-#   scripts/fuzz.sh [SECONDS=60] [JOBS=1] [TARGETS="h5_input policy"]
+#   scripts/fuzz.sh [SECONDS=60] [JOBS=1] [TARGETS="h5_input policy catalog"]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
 jobs=${2:-1}
-targets=${3:-h5_input policy}
+targets=${3:-h5_input policy catalog}
 cmake -S . -B build-fuzz -DV4ORACLE_CUDA=OFF -DV4ORACLE_TESTS=OFF -DV4ORACLE_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
-cmake --build build-fuzz -j"$(nproc)" --target fuzz_h5_input fuzz_policy v4oracle >/dev/null  # errors go to stderr
+cmake --build build-fuzz -j"$(nproc)" --target fuzz_h5_input fuzz_policy fuzz_catalog v4oracle >/dev/null  # errors go to stderr
 corpus=build-fuzz/corpus
-mkdir -p "$corpus/h5" "$corpus/policy"
+mkdir -p "$corpus/h5" "$corpus/policy" "$corpus/catalog"
 # Seeds: small valid op files (every storage format and attribute kind) and a policy file.
 for spec in "fp8_gemm --shape M=2 N=128 K=128" "act_quant --shape n=128" "fp4_act_quant --shape n=128" "rmsnorm" "hadamard"; do
   set -- $spec

@@ -1003,9 +1003,7 @@ TEST_F(Compare, VerifyHashCatchesCorruptData) {
   const std::string ds = "/layers/5/ffn/h";
   uint64_t off = 0;
   {
-    H5Reader r(c);
-    SchemaReader s(c);
-    off = s.raw_extent(ds, r.info(ds))->offset + 4 * 100 + 1;  // element 100, second byte
+    off = H5Reader(c).info(ds).raw->offset + 4 * 100 + 1;  // element 100, second byte
   }
   {
     std::fstream f(c, std::ios::in | std::ios::out | std::ios::binary);
