@@ -4,7 +4,6 @@
 #include "golden/golden_schema.h"
 
 #include <algorithm>
-#include <memory>
 #include <utility>
 #include <vector>
 
@@ -51,8 +50,6 @@ H5DatasetStream GoldenWriter::begin_dataset(const std::string& dataset, Fmt fmt,
                                             const TensorAttrs& attrs, const TensorLinks& links) {
   return w_.begin_dataset(dataset, fmt, std::move(shape), attrs_with_links(dataset, attrs, links));
 }
-
-SchemaReader::SchemaReader(std::string path) : own_(std::make_unique<H5Reader>(std::move(path))), h5_(own_.get()) {}
 
 SchemaReader::SchemaReader(const H5Reader& reader) : h5_(&reader) {}
 

@@ -7,7 +7,6 @@
 // pread or mmap, is TensorInfo::raw.
 #pragma once
 #include <cstdint>
-#include <memory>
 #include <optional>
 #include <string>
 
@@ -69,8 +68,7 @@ void golden_attach_links(H5Writer& w, const std::string& dataset, const TensorLi
 // H5Reader validated. Errors are InputErrors naming the file.
 class SchemaReader {
  public:
-  explicit SchemaReader(std::string path);          // opens its own reader
-  explicit SchemaReader(const H5Reader& reader);    // reads through `reader`, which must outlive it
+  explicit SchemaReader(const H5Reader& reader);  // reads through `reader`, which must outlive it
   SchemaReader(const SchemaReader&) = delete;
   SchemaReader& operator=(const SchemaReader&) = delete;
 
@@ -78,7 +76,6 @@ class SchemaReader {
   const std::string& path() const { return h5_->path(); }
 
  private:
-  std::unique_ptr<H5Reader> own_;
   const H5Reader* h5_;
 };
 

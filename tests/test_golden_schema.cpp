@@ -160,8 +160,8 @@ TEST_F(GoldenSchema, RootMetadataRoundTripsAndIsValidated) {
 
 TEST_F(GoldenSchema, LinksAndRawExtents) {
   write_seeded_golden(path("g.h5"), 3);
-  SchemaReader s(path("g.h5"));
   H5Reader r(path("g.h5"));
+  SchemaReader s(r);
   EXPECT_EQ(s.links("/layers/1/indexer/topk"), (TensorLinks{kKindTopkIndices, "/layers/1/indexer/scores", ""}));
   EXPECT_TRUE(s.links("/layers/1/indexer/scores").empty());
   // pread at the raw extent returns exactly the bytes H5Reader reads.
@@ -208,8 +208,8 @@ TEST_F(GoldenSchema, LinksByEveryWritePath) {
     golden_attach_links(w, "/absent", {});  // nothing to attach: nothing checked
     w.commit();
   }
-  SchemaReader g(path("g.h5")), op(path("op.h5"));
   H5Reader gr(path("g.h5")), opr(path("op.h5"));
+  SchemaReader g(gr), op(opr);
   EXPECT_EQ(g.links("/q"), (TensorLinks{"", "", "/v"}));
   EXPECT_EQ(gr.info("/q").attrs.extra, (Extra{{"note", "n"}, {"source", "/v"}}));
   EXPECT_EQ(g.links("/t"), (TensorLinks{kKindTopkIndices, "/v", ""}));
@@ -231,7 +231,8 @@ TEST_F(GoldenSchema, LinksByEveryWritePath) {
     H5Aclose(a), H5Sclose(s), H5Dclose(d), H5Fclose(f);
   }
   try {
-    SchemaReader(bad).links("/t");
+    const H5Reader r(bad);
+    SchemaReader(r).links("/t");
     ADD_FAILURE() << "accepted an integer 'kind'";
   } catch (const InputError& e) {
     EXPECT_EQ(e.problem, "attribute 'kind' should be a single string");

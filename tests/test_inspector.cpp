@@ -13,6 +13,7 @@
 #include <variant>
 #include <vector>
 
+#include "golden/h5_util.h"
 #include "golden/reader_catalog.h"
 #include "golden/tensor_io.h"
 #include "tests/support/temp_dir.h"
@@ -24,15 +25,6 @@ using namespace v4::golden;
 namespace {
 
 class Inspector : public v4::test::TempDirTest {};
-
-// A string attribute written with the C API (fixed length), for the cases H5Writer refuses to write.
-void put_str_attr(hid_t obj, const char* name, const std::string& v) {
-  const hid_t t = H5Tcopy(H5T_C_S1);
-  H5Tset_size(t, v.size());
-  const hid_t s = H5Screate(H5S_SCALAR), a = H5Acreate2(obj, name, t, s, H5P_DEFAULT, H5P_DEFAULT);
-  H5Awrite(a, t, v.data());
-  H5Aclose(a), H5Sclose(s), H5Tclose(t);
-}
 
 // A rank-1 or rank-2 dataset of `type` with the given layout, filled with 1..n in `mem`.
 void put_dataset(hid_t file, const char* name, hid_t type, std::vector<hsize_t> dims, hid_t dcpl) {
@@ -67,15 +59,12 @@ void write_mixed(const std::string& p) {
   }
   const hid_t f = H5Fopen(p.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
   {
-    const hid_t d = H5Dopen2(f, "/a/f32", H5P_DEFAULT), s = H5Screate(H5S_SCALAR);
-    const hid_t a = H5Acreate2(d, "kind", H5T_STD_I32LE, s, H5P_DEFAULT, H5P_DEFAULT);
-    const int32_t one = 1;
-    H5Awrite(a, H5T_NATIVE_INT32, &one);
-    H5Aclose(a), H5Sclose(s), H5Dclose(d);
+    const h5::Hid d(H5Dopen2(f, "/a/f32", H5P_DEFAULT), H5Dclose);
+    h5::write_scalar_attr(d, "kind", H5T_STD_I32LE, H5T_NATIVE_INT32, int32_t(1));  // not a string: other_attrs
   }
   const hid_t bad = H5Screate_simple(1, std::vector<hsize_t>{4}.data(), nullptr);
   const hid_t bd = H5Dcreate2(f, "/bad", H5T_IEEE_F32LE, bad, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  put_str_attr(bd, "format", "nonsense");
+  h5::write_str_attr(bd, "format", "nonsense");
   H5Dclose(bd), H5Sclose(bad);
   const hid_t chunked = H5Pcreate(H5P_DATASET_CREATE);
   const hsize_t chunk[2] = {16, 16};
